@@ -1,0 +1,112 @@
+"""Write and verify the audit log.
+
+Each entry's hash covers its own content and the previous entry's hash, so changing
+or deleting any row breaks every hash after it, and ``verify_chain`` names the first
+broken entry. Entries are written in the caller's transaction: the audit entry and
+the change it records commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from portal.audit.models import AuditEntry
+from portal.database import utcnow
+
+GENESIS_HASH = "0" * 64
+# Serialises appends on PostgreSQL; SQLite writers are already serialised by
+# BEGIN IMMEDIATE. The number is arbitrary but fixed.
+_CHAIN_LOCK_KEY = 7_310_001
+
+
+def _entry_hash(entry: AuditEntry) -> str:
+    content = {
+        "previous_hash": entry.previous_hash,
+        "occurred_at": entry.occurred_at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "details": entry.details,
+        "request_id": entry.request_id,
+    }
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    details: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain inside the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    previous = session.scalars(
+        select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    entry = AuditEntry(
+        occurred_at=utcnow().replace(microsecond=0),
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details=details or {},
+        request_id=request_id,
+        previous_hash=previous or GENESIS_HASH,
+    )
+    entry.entry_hash = _entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of checking the chain: how many entries, and the first broken one."""
+
+    checked: int
+    broken_entry_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_entry_id is None
+
+
+def _entries_in_order(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Recompute every hash in order and report the first entry that does not match."""
+    expected_previous = GENESIS_HASH
+    checked = 0
+    for entry in _entries_in_order(session):
+        if entry.previous_hash != expected_previous:
+            return ChainReport(checked, entry.id, "previous hash does not match the entry before")
+        if _entry_hash(entry) != entry.entry_hash:
+            return ChainReport(checked, entry.id, "content does not match its hash")
+        expected_previous = entry.entry_hash
+        checked += 1
+    return ChainReport(checked)

@@ -1,0 +1,59 @@
+"""Languages: Japanese by default, English complete, the resident's choice remembered.
+
+The choice lives in a cookie so that it holds before and after signing in; the
+browser's Accept-Language is deliberately not consulted, because the city's default
+language is Japanese whatever browser a resident borrows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response, current_app, request
+from flask_babel import get_locale
+
+from portal.extensions import babel
+
+LANGUAGES = {"ja": "日本語", "en": "English"}
+DEFAULT_LANGUAGE = "ja"
+LANGUAGE_COOKIE = "madoguchi_lang"
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def select_language() -> str:
+    """Return the language of this request: the remembered choice, else Japanese."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """Return the two-letter code of the language this page is shown in."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def remember_language(response: Response, language: str) -> None:
+    """Store the choice in a long-lived cookie that scripts cannot read."""
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def to_local_time(value: datetime) -> datetime:
+    """Convert a stored UTC time to the city's time zone for display."""
+    return value.astimezone(ZoneInfo(current_app.config["PORTAL_TIMEZONE"]))
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app, locale_selector=select_language, default_translation_directories=str(TRANSLATIONS)
+    )
+    app.jinja_env.filters["localtime"] = to_local_time
+    app.jinja_env.globals.update(current_language=current_language, LANGUAGES=LANGUAGES)

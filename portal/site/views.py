@@ -1,0 +1,42 @@
+"""The public pages every visitor can reach: home, the legal pages and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+from portal.i18n import LANGUAGES, remember_language
+from portal.security import safe_redirect_target
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/")
+def show_home() -> ResponseReturnValue:
+    return render_template("site/home.html")
+
+
+@bp.get("/accessibility")
+def show_accessibility() -> ResponseReturnValue:
+    return render_template("site/accessibility.html")
+
+
+@bp.get("/privacy")
+def show_privacy() -> ResponseReturnValue:
+    return render_template("site/privacy.html")
+
+
+@bp.get("/contact")
+def show_contact() -> ResponseReturnValue:
+    return render_template("site/contact.html")
+
+
+@bp.post("/language")
+def set_language() -> ResponseReturnValue:
+    """Switch the language and come back to the same page."""
+    language = request.form.get("language", "")
+    if language not in LANGUAGES:
+        abort(400)
+    response = redirect(safe_redirect_target(request.form.get("next")), code=303)
+    remember_language(response, language)
+    return response

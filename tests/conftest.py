@@ -1,0 +1,115 @@
+"""Fixtures: an app on a database built by the migrations, on SQLite or PostgreSQL.
+
+``TEST_DATABASE_URL`` (set by ``scripts/with-postgres.sh``) selects PostgreSQL;
+otherwise each test session uses a SQLite file in a temporary folder. Each test gets
+a fresh app; rows are removed after each test so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db
+
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return f"database: PostgreSQL ({make_url(url).render_as_string(hide_password=True)})"
+    return "database: SQLite (temporary file)"
+
+
+def using_postgres() -> bool:
+    return bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+def _admin_connection(url: str) -> psycopg.Connection:
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres", autocommit=True
+    )
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(tmp_path_factory: pytest.TempPathFactory):
+    """Return a factory of empty databases of the kind this run uses."""
+    created: list[str] = []
+    base = os.environ.get("TEST_DATABASE_URL")
+
+    def make() -> str:
+        if not base:
+            folder = tmp_path_factory.mktemp("db")
+            return f"sqlite:///{folder / 'test.sqlite3'}"
+        name = f"madoguchi_test_{uuid.uuid4().hex[:12]}"
+        with _admin_connection(base) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if base:
+        with _admin_connection(base) as connection:
+            for name in created:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def app_config(database_url: str, **overrides: str) -> dict[str, str]:
+    """The settings a test app is built with; keyword arguments override them."""
+    return {
+        "PORTAL_ENV": "development",
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "TESTING": "1",
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database_url) -> str:
+    """A database migrated to head once for the whole session."""
+    url = fresh_database_url()
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(app_config(database_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(delete(table))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token(client: FlaskClient, path: str = "/") -> str:
+    """Fetch a page and return the CSRF token of its forms, as a browser would."""
+    page = client.get(path).get_data(as_text=True)
+    match = _CSRF_INPUT.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
