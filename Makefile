@@ -18,15 +18,17 @@ TEST_PACKAGES := postgresql chromium
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help run test install install-test translations extract-messages lint format clean
+.PHONY: help run test bench install install-test translations extract-messages lint format clean
 
 help:
 	@echo "make run    install, migrate, load the definitions and serve on http://127.0.0.1:$(PORT)"
 	@echo "make test   install what the tests need and run the suite on SQLite and PostgreSQL"
+	@echo "make bench  reproduce the figures in docs/PERFORMANCE.md"
 	@echo "make lint   ruff"
 
 run: install
 	$(FLASK) db upgrade
+	$(FLASK) procedures load
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
@@ -65,7 +67,11 @@ translations: $(MO_FILES)
 # Re-extract the messages and merge them into the catalogues (translators then fill them in).
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
+
+# Reproduce the figures in docs/PERFORMANCE.md.
+bench: install-test
+	$(BIN)/python bench/engine_page.py 5000
 
 lint: install-test
 	$(BIN)/ruff check .

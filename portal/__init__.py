@@ -71,10 +71,12 @@ def register_i18n(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import health
+    from portal.resident.views import bp as resident_bp
     from portal.site.views import bp as site_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(site_bp)
+    app.register_blueprint(resident_bp)
 
 
 def register_errors(app: Flask) -> None:
@@ -85,7 +87,9 @@ def register_errors(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from portal.audit.commands import audit_cli
+    from portal.catalogue.commands import procedures_cli
     from portal.commands import portal_cli
 
     app.cli.add_command(portal_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(procedures_cli)

@@ -7,7 +7,7 @@ language is Japanese whatever browser a resident borrows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,9 +51,17 @@ def to_local_time(value: datetime) -> datetime:
     return value.astimezone(ZoneInfo(current_app.config["PORTAL_TIMEZONE"]))
 
 
+def format_date_long(value: date) -> str:
+    """A date as people read it: Western and Japanese era in Japanese, plain in English."""
+    from portal.definitions.japanese import format_date_both
+
+    return format_date_both(value, current_language())
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(
         app, locale_selector=select_language, default_translation_directories=str(TRANSLATIONS)
     )
     app.jinja_env.filters["localtime"] = to_local_time
+    app.jinja_env.filters["date_long"] = format_date_long
     app.jinja_env.globals.update(current_language=current_language, LANGUAGES=LANGUAGES)

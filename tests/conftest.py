@@ -11,6 +11,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,6 +25,7 @@ from portal import create_app
 from portal.extensions import db
 
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+PROCEDURES = Path(__file__).resolve().parent.parent / "procedures"
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -105,6 +107,18 @@ def app(database_url: str) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def procedures_loaded(app: Flask) -> Flask:
+    """The shipped definitions stored as published versions."""
+    from portal.catalogue.services import load_directory
+
+    with app.app_context():
+        report = load_directory(db.session, PROCEDURES, actor="test")
+        assert not report.issues
+        db.session.commit()
+    return app
 
 
 def csrf_token(client: FlaskClient, path: str = "/") -> str:

@@ -71,6 +71,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "国内の住所か海外の住所のどちらか一方を入力してください。",
         "en": "Enter either an address in Japan or an address abroad, not both.",
     },
+    "postal_code_unknown": {
+        "ja": (
+            "この郵便番号の住所が見つかりませんでした。"
+            "郵便番号を確かめるか、住所を入力してください。"
+        ),
+        "en": (
+            "No address was found for this postal code. "
+            "Check it, or enter the address yourself."
+        ),
+    },
     "too_few_items": {
         "ja": "{minimum}件以上追加してください。",
         "en": "Add at least {minimum}.",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from portal.i18n import LANGUAGES, remember_language
+from portal.catalogue.services import published_catalogue, published_pins
+from portal.extensions import db
+from portal.i18n import LANGUAGES, current_language, remember_language
 from portal.security import safe_redirect_target
 
 bp = Blueprint("site", __name__)
@@ -13,7 +15,11 @@ bp = Blueprint("site", __name__)
 
 @bp.get("/")
 def show_home() -> ResponseReturnValue:
-    return render_template("site/home.html")
+    life_events = []
+    if published_pins(db.session):
+        catalogue, _pins = published_catalogue(db.session)
+        life_events = list(catalogue.life_events.values())
+    return render_template("site/home.html", life_events=life_events, lang=current_language())
 
 
 @bp.get("/accessibility")

@@ -1,0 +1,38 @@
+"""Drafts: a resident's unfinished life-event application, saved at every step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.database import utcnow
+from portal.extensions import db
+
+DRAFT_STAGES = ("questionnaire", "choosing", "form", "review")
+
+
+class Draft(db.Model):  # type: ignore[name-defined]
+    """Answers given so far, pinned to the definition versions the draft started with.
+
+    The id is a long random token: it appears in URLs, so it must not be guessable,
+    and it is also checked against the owner on every request.
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        CheckConstraint("stage IN ('questionnaire', 'choosing', 'form', 'review')", name="stage"),
+    )
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    owner_key: Mapped[str] = mapped_column(String(80), index=True)
+    life_event_id: Mapped[str] = mapped_column(String(80))
+    pins: Mapped[dict[str, int]] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    procedure_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    stage: Mapped[str] = mapped_column(String(20), default="questionnaire")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

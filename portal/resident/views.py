@@ -1,0 +1,468 @@
+"""The resident's journey: a life event's questions, the procedures that apply, one form.
+
+Views parse the request, call `portal.resident.services`, commit once and redirect
+(POST/redirect/GET), so a reload never sends a page twice. Drafts belong to the
+browser that started them until sign-in ties them to a person.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from portal.catalogue.services import published_catalogue
+from portal.database import utcnow
+from portal.definitions.expressions import EvalContext, default_context
+from portal.definitions.fields import FieldError
+from portal.definitions.japanese import InvalidValue, lookup_postal_code, parse_postal_code
+from portal.definitions.journey import Journey, StepNotAvailable
+from portal.definitions.schema import GroupField
+from portal.extensions import db
+from portal.i18n import current_language
+from portal.resident import pages, services
+from portal.resident.services import DraftState
+
+bp = Blueprint("resident", __name__)
+
+OWNER_SESSION_KEY = "draft_owner"
+
+
+def _owner_key(create: bool = False) -> str | None:
+    """The key that owns this browser's drafts (made on the first draft)."""
+    key = session.get(OWNER_SESSION_KEY)
+    if key is None and create:
+        key = services.new_owner_key()
+        session[OWNER_SESSION_KEY] = key
+    return key
+
+
+def _context() -> EvalContext:
+    return default_context()
+
+
+def _load(draft_id: str) -> DraftState:
+    state = services.open_draft(db.session, draft_id=draft_id, owner_key=_owner_key(), now=utcnow())
+    if state is None:
+        abort(404)
+    return state
+
+
+def _returning() -> bool:
+    """Whether the page was opened from the check-your-answers page."""
+    return request.values.get("return") == "check"
+
+
+@bp.get("/life-events/<life_event_id>")
+def show_life_event(life_event_id: str) -> ResponseReturnValue:
+    catalogue, _pins = published_catalogue(db.session)
+    life_event = catalogue.life_events.get(life_event_id)
+    if life_event is None:
+        abort(404)
+    lang = current_language()
+    listed = [catalogue.procedure(procedure_id) for procedure_id in life_event.model.procedures]
+    return render_template(
+        "resident/life_event.html",
+        life_event=life_event,
+        lang=lang,
+        online=[p for p in listed if p.model.mode == "online"],
+        counter=[p for p in listed if p.model.mode == "counter"],
+        automatic=[p for p in listed if p.model.mode == "automatic"],
+    )
+
+
+@bp.post("/life-events/<life_event_id>/start")
+def start_draft(life_event_id: str) -> ResponseReturnValue:
+    try:
+        draft = services.start_draft(
+            db.session,
+            owner_key=_owner_key(create=True),
+            life_event_id=life_event_id,
+            now=utcnow(),
+        )
+    except services.UnknownLifeEvent:
+        abort(404)
+    db.session.commit()
+    state = _load(draft.id)
+    first = state.questionnaire.first_step(state.answers, _context())
+    if first is None:
+        return redirect(url_for("resident.choose_procedures", draft_id=draft.id), 303)
+    return redirect(url_for("resident.answer_question", draft_id=draft.id, step_key=first.key), 303)
+
+
+def _page_response(
+    state: DraftState,
+    journey: Journey,
+    step_key: str,
+    *,
+    endpoint: str,
+    raw=None,
+    errors=None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    context = _context()
+    try:
+        page = journey.page(step_key, state.answers, context)
+    except StepNotAvailable:
+        abort(404)
+    lang = current_language()
+    previous = journey.previous_step(step_key, state.answers, context)
+    if page.is_exit:
+        exit_ = page.step.compiled.step.exit
+        return render_template(
+            "resident/exit.html",
+            state=state,
+            title=exit_.title.get(lang),
+            body=exit_.body.get(lang),
+            back_url=url_for(endpoint, draft_id=state.draft.id, step_key=previous.key)
+            if previous
+            else None,
+        )
+    if page.step.compiled.loop is not None:
+        return _loop_summary(state, page, endpoint=endpoint, errors=errors or {}, status=status)
+    view = pages.page_view(
+        journey,
+        page,
+        answers=state.answers,
+        raw=raw,
+        errors=errors or {},
+        lang=lang,
+        progress=journey.progress(step_key, state.answers, context),
+    )
+    if previous is not None:
+        back_url = url_for(endpoint, draft_id=state.draft.id, step_key=previous.key)
+    elif endpoint == "resident.fill_step":
+        back_url = url_for("resident.choose_procedures", draft_id=state.draft.id)
+    else:
+        back_url = url_for("resident.show_life_event", life_event_id=state.life_event.id)
+    if _returning():
+        back_url = url_for("resident.check_answers", draft_id=state.draft.id)
+    return (
+        render_template(
+            "resident/step.html",
+            state=state,
+            view=view,
+            back_url=back_url,
+            action=url_for(endpoint, draft_id=state.draft.id, step_key=step_key),
+            returning=_returning(),
+            section=_section_title(state, page.step.owner, lang),
+        ),
+        status,
+    )
+
+
+def _section_title(state: DraftState, owner: str, lang: str) -> str:
+    if owner in state.catalogue.procedures:
+        return state.catalogue.procedure(owner).model.title.get(lang)
+    return state.life_event.model.title.get(lang)
+
+
+def _find_address(state: DraftState, journey: Journey, step_key: str) -> ResponseReturnValue:
+    """Fill the prefecture, city and area from the postal code, without JavaScript."""
+    field_id = request.form.get("find_address", "")
+    raw = request.form.copy()
+    errors: dict = {}
+    try:
+        code = parse_postal_code(raw.get(f"{field_id}.postal_code", ""))
+        matches = lookup_postal_code(code)
+    except InvalidValue as error:
+        errors[field_id] = [FieldError(error.code, error.params, part="postal_code")]
+        matches = []
+    if matches:
+        first = matches[0]
+        raw[f"{field_id}.postal_code"] = code
+        raw[f"{field_id}.prefecture"] = first.prefecture
+        raw[f"{field_id}.city"] = first.city
+        if len({match.town for match in matches}) == 1:
+            raw[f"{field_id}.town"] = first.town
+    elif not errors:
+        errors[field_id] = [FieldError("postal_code_unknown", part="postal_code")]
+    endpoint = (
+        "resident.fill_step" if journey is not state.questionnaire else "resident.answer_question"
+    )
+    return _page_response(state, journey, step_key, endpoint=endpoint, raw=raw, errors=errors)
+
+
+def _handle_page(
+    state: DraftState, journey: Journey, step_key: str, endpoint: str
+) -> ResponseReturnValue:
+    if request.method == "GET":
+        return _page_response(state, journey, step_key, endpoint=endpoint)
+    if request.form.get("find_address"):
+        return _find_address(state, journey, step_key)
+    context = _context()
+    try:
+        result = services.save_page(
+            state, journey, step_key, request.form, now=utcnow(), context=context
+        )
+    except StepNotAvailable:
+        abort(404)
+    if not result.ok:
+        return _page_response(
+            state,
+            journey,
+            step_key,
+            endpoint=endpoint,
+            raw=request.form,
+            errors=result.errors,
+            status=400,
+        )
+    db.session.commit()
+    return _after_page(state, journey, step_key, endpoint)
+
+
+def _after_page(state: DraftState, journey: Journey, step_key: str, endpoint: str) -> Response:
+    context = _context()
+    draft_id = state.draft.id
+    if endpoint == "resident.fill_step" and _returning():
+        pending = services.first_page_with_problems(journey, state.answers, context)
+        if pending is None:
+            return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
+        return redirect(
+            url_for(endpoint, draft_id=draft_id, step_key=pending, **{"return": "check"}), 303
+        )
+    following = journey.next_step(step_key, state.answers, context)
+    if following is not None:
+        return redirect(url_for(endpoint, draft_id=draft_id, step_key=following.key), 303)
+    if endpoint == "resident.answer_question":
+        exit_page = journey.exit_reached(state.answers, context)
+        if exit_page is not None:
+            return redirect(url_for(endpoint, draft_id=draft_id, step_key=exit_page.key), 303)
+        return redirect(url_for("resident.choose_procedures", draft_id=draft_id), 303)
+    return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
+
+
+@bp.route("/drafts/<draft_id>/questions/<step_key>", methods=["GET", "POST"])
+def answer_question(draft_id: str, step_key: str) -> ResponseReturnValue:
+    state = _load(draft_id)
+    return _handle_page(state, state.questionnaire, step_key, "resident.answer_question")
+
+
+@bp.route("/drafts/<draft_id>/procedures", methods=["GET", "POST"])
+def choose_procedures(draft_id: str) -> ResponseReturnValue:
+    state = _load(draft_id)
+    context = _context()
+    lang = current_language()
+    exit_page = state.questionnaire.exit_reached(state.answers, context)
+    if exit_page is not None:
+        return redirect(
+            url_for("resident.answer_question", draft_id=draft_id, step_key=exit_page.key), 303
+        )
+    pending = services.first_page_with_problems(state.questionnaire, state.answers, context)
+    if pending is not None:
+        return redirect(
+            url_for("resident.answer_question", draft_id=draft_id, step_key=pending), 303
+        )
+    listing = services.procedure_list(state, context)
+    error = None
+    if request.method == "POST":
+        chosen = request.form.getlist("procedures")
+        if not chosen:
+            error = _(
+                "Select at least one procedure to file online, or go back and check your answers."
+            )
+        else:
+            try:
+                services.choose_procedures(state, chosen, now=utcnow(), context=context)
+            except services.ProcedureNotOffered:
+                abort(400)
+            db.session.commit()
+            first = state.form.first_step(state.answers, context)
+            if first is None:
+                return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
+            return redirect(
+                url_for("resident.fill_step", draft_id=draft_id, step_key=first.key), 303
+            )
+    selected = (
+        set(state.procedure_ids)
+        if state.draft.procedure_ids is not None
+        else {entry.id for entry in listing.online}
+    )
+    last_question = state.questionnaire.reachable_steps(state.answers, context)
+    return (
+        render_template(
+            "resident/procedures.html",
+            state=state,
+            listing=listing,
+            lang=lang,
+            selected=selected,
+            error=error,
+            questionnaire_fields={
+                field_id: spec.label.get(lang)
+                for field_id, spec in state.life_event.questionnaire.fields.items()
+                if spec.label is not None
+            },
+            back_url=url_for(
+                "resident.answer_question", draft_id=draft_id, step_key=last_question[-1].key
+            )
+            if last_question
+            else None,
+        ),
+        400 if error else 200,
+    )
+
+
+def _require_form(state: DraftState) -> Journey:
+    if state.draft.procedure_ids is None or not services.chosen_still_offered(state, _context()):
+        abort(redirect(url_for("resident.choose_procedures", draft_id=state.draft.id), 303))
+    return state.form
+
+
+@bp.route("/drafts/<draft_id>/form/<step_key>", methods=["GET", "POST"])
+def fill_step(draft_id: str, step_key: str) -> ResponseReturnValue:
+    state = _load(draft_id)
+    journey = _require_form(state)
+    return _handle_page(state, journey, step_key, "resident.fill_step")
+
+
+def _loop_summary(
+    state: DraftState, page, *, endpoint: str, errors, status: int
+) -> ResponseReturnValue:
+    lang = current_language()
+    context = _context()
+    group_id = page.step.compiled.loop
+    spec = state.form.field_spec(group_id)
+    assert isinstance(spec, GroupField)
+    items = state.answers.get(group_id) or []
+    journey = state.form
+    previous = journey.previous_step(page.key, state.answers, context)
+    problems = [
+        pages.ErrorLink("#add-item", problem.message(lang)) for problem in errors.get(group_id, [])
+    ]
+    return (
+        render_template(
+            "resident/loop.html",
+            state=state,
+            page=page,
+            spec=spec,
+            lang=lang,
+            heading=(journey.heading(page) or spec.label).get(lang),
+            summaries=pages.item_summaries(spec, items, lang),
+            can_add=len(items) < spec.max_items,
+            problems=problems,
+            progress=journey.progress(page.key, state.answers, context),
+            back_url=url_for(endpoint, draft_id=state.draft.id, step_key=previous.key)
+            if previous
+            else url_for("resident.choose_procedures", draft_id=state.draft.id),
+            returning=_returning(),
+            section=_section_title(state, page.step.owner, lang),
+        ),
+        status,
+    )
+
+
+@bp.route("/drafts/<draft_id>/form/<step_key>/items/<int:index>", methods=["GET", "POST"])
+def fill_item(draft_id: str, step_key: str, index: int) -> ResponseReturnValue:
+    state = _load(draft_id)
+    journey = _require_form(state)
+    context = _context()
+    lang = current_language()
+    try:
+        page = journey.page(step_key, state.answers, context)
+    except StepNotAvailable:
+        abort(404)
+    group_id = page.step.compiled.loop
+    if group_id is None:
+        abort(404)
+    spec = journey.field_spec(group_id)
+    assert isinstance(spec, GroupField)
+    items = state.answers.get(group_id) or []
+    if index > len(items) or (index == len(items) and len(items) >= spec.max_items):
+        abort(404)
+    errors: dict = {}
+    raw = None
+    if request.method == "POST":
+        _item, errors = services.save_item(
+            state, step_key, index, request.form, now=utcnow(), context=context
+        )
+        if not errors:
+            db.session.commit()
+            return redirect(
+                url_for(
+                    "resident.fill_step", draft_id=draft_id, step_key=step_key, **_return_args()
+                ),
+                303,
+            )
+        raw = request.form
+    item_label = (spec.item_label or spec.label).get(lang)
+    view = pages.item_view(
+        group_id,
+        spec,
+        current=items[index] if index < len(items) else {},
+        raw=raw,
+        errors=errors,
+        heading=item_label,
+        lang=lang,
+    )
+    return (
+        render_template(
+            "resident/step.html",
+            state=state,
+            view=view,
+            back_url=url_for(
+                "resident.fill_step", draft_id=draft_id, step_key=step_key, **_return_args()
+            ),
+            action=url_for(
+                "resident.fill_item",
+                draft_id=draft_id,
+                step_key=step_key,
+                index=index,
+                **_return_args(),
+            ),
+            returning=False,
+            section=_section_title(state, page.step.owner, lang),
+        ),
+        400 if errors else 200,
+    )
+
+
+def _return_args() -> dict[str, str]:
+    return {"return": "check"} if _returning() else {}
+
+
+@bp.post("/drafts/<draft_id>/form/<step_key>/items/<int:index>/remove")
+def remove_item(draft_id: str, step_key: str, index: int) -> ResponseReturnValue:
+    state = _load(draft_id)
+    _require_form(state)
+    try:
+        services.remove_item(state, step_key, index, now=utcnow(), context=_context())
+    except (StepNotAvailable, IndexError):
+        abort(404)
+    db.session.commit()
+    return redirect(
+        url_for("resident.fill_step", draft_id=draft_id, step_key=step_key, **_return_args()), 303
+    )
+
+
+@bp.get("/drafts/<draft_id>/check")
+def check_answers(draft_id: str) -> ResponseReturnValue:
+    state = _load(draft_id)
+    journey = _require_form(state)
+    context = _context()
+    lang = current_language()
+    pending = services.first_page_with_problems(journey, state.answers, context)
+    if pending is not None:
+        return redirect(url_for("resident.fill_step", draft_id=draft_id, step_key=pending), 303)
+    sections = pages.answer_sections(
+        journey,
+        state.answers,
+        shared_title=_("About you and the event"),
+        lang=lang,
+        context=context,
+    )
+    questions = pages.answer_sections(
+        state.questionnaire,
+        state.answers,
+        shared_title=state.life_event.model.title.get(lang),
+        lang=lang,
+        context=context,
+    )
+    return render_template(
+        "resident/check.html",
+        state=state,
+        sections=sections,
+        questions=questions,
+        exited=journey.exited_procedures(state.answers, context),
+        lang=lang,
+    )
