@@ -10,7 +10,9 @@ def _continue(page: Page) -> None:
     page.get_by_role("button", name="次へ進む").click()
 
 
-def test_bereavement_questions_lead_to_the_personal_list(page: Page, live_server, procedures_loaded):
+def test_bereavement_questions_lead_to_the_personal_list(
+    page: Page, live_server, procedures_loaded
+):
     page.goto(f"{live_server}/")
     page.get_by_role("link", name="おくやみ（ご家族が亡くなったとき）").click()
     page.get_by_role("button", name="今すぐ始める").click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from tests.conftest import PROCEDURES
 
 __all__ = ["PROCEDURES", "fill_page", "token"]

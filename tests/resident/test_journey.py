@@ -40,7 +40,7 @@ def answer_questions(client, location, answers=QUESTIONS):
             return location
         html = client.get(location).get_data(as_text=True)
         data = {"csrf_token": token(html)}
-        names = set(re.findall(r'name="([a-z_]+)"', html)) & set(answers)
+        names = set(re.findall(r'name="([a-z0-9_]+)"', html)) & set(answers)
         if not names:
             return location
         for name in names:
@@ -239,3 +239,86 @@ def test_each_life_event_starts_in_both_languages(procedures_loaded, client, lif
     client.post("/language", data={"csrf_token": token(html), "language": "en", "next": "/"})
     english = client.get(f"/life-events/{life_event}").get_data(as_text=True)
     assert "Start now" in english
+
+
+def test_find_address_fills_the_address_without_javascript(procedures_loaded, client):
+    listing = answer_questions(client, start(client))
+    first = _choose(client, listing, ["household_head_change"])
+    assert first.endswith("/form/bereavement.applicant")
+    html = client.get(first).get_data(as_text=True)
+    response = client.post(
+        first,
+        data={
+            "csrf_token": token(html),
+            "applicant_name.family": "鈴木",
+            "applicant_address.postal_code": "１００－０００１",
+            "find_address": "applicant_address",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'name="applicant_address.prefecture" value="東京都"' in page
+    assert 'name="applicant_address.city" value="千代田区"' in page
+    assert 'name="applicant_name.family" value="鈴木"' in page  # nothing typed is lost
+    assert "入力内容に問題があります" not in page
+
+
+def test_unknown_postal_code_says_so_politely(procedures_loaded, client):
+    listing = answer_questions(client, start(client))
+    first = _choose(client, listing, ["household_head_change"])
+    html = client.get(first).get_data(as_text=True)
+    response = client.post(
+        first,
+        data={
+            "csrf_token": token(html),
+            "applicant_address.postal_code": "999-9999",
+            "find_address": "applicant_address",
+        },
+    )
+    assert "この郵便番号の住所が見つかりませんでした" in response.get_data(as_text=True)
+
+
+MOVING = {
+    "move_type": "out_of_city",
+    "moving_date": "2026-12-10",
+    "household_in_nhi": "no",
+    "anyone_65_or_over": "no",
+    "has_children": "no",
+    "has_dog": "no",
+}
+
+
+def test_people_moving_are_added_changed_and_removed(procedures_loaded, client):
+    listing = answer_questions(client, start(client, "moving"), MOVING)
+    location = _choose(client, listing, ["move_out_notice"])
+    for _ in range(5):
+        if location.endswith("bereavement.members") or location.endswith("moving.members"):
+            break
+        html = client.get(location).get_data(as_text=True)
+        location = client.post(location, data=fill_page(html)).headers["Location"]
+    assert location.endswith("/form/moving.members")
+    for family in ("一郎", "次郎"):
+        item = location + f"/items/{0 if family == '一郎' else 1}"
+        html = client.get(item).get_data(as_text=True)
+        posted = client.post(
+            item,
+            data=fill_page(
+                html,
+                {
+                    "moving_members.name.given": family,
+                    "moving_members.name.given_kana": "イチロウ" if family == "一郎" else "ジロウ",
+                },
+            ),
+        )
+        assert posted.status_code == 303
+    summary = client.get(location).get_data(as_text=True)
+    assert "一郎" in summary and "次郎" in summary
+    removed = client.post(location + "/items/0/remove", data={"csrf_token": token(summary)})
+    assert removed.status_code == 303
+    summary = client.get(location).get_data(as_text=True)
+    assert "一郎" not in summary and "次郎" in summary
+    # An item past the end (other than the next one) does not exist.
+    assert client.get(location + "/items/5").status_code == 404
+    response = client.post(location, data={"csrf_token": token(summary)})
+    assert response.status_code == 303
+    assert not response.headers["Location"].endswith("/form/moving.members")
