@@ -228,9 +228,22 @@ def _japanese_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.Japan(years=year))
 
 
+def is_year_end_closure(day: date) -> bool:
+    """Tell whether a day falls in the municipal year-end closure, 29 December to 3 January.
+
+    Japanese local governments close over the New Year by ordinance (地方自治法第4条の2),
+    so service levels and deadlines counted in business days skip these days too.
+    """
+    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
+
+
 def japanese_business_day(day: date) -> bool:
-    """Tell whether a day is a weekday that is not a Japanese public holiday."""
-    return day.weekday() < 5 and day not in _japanese_holidays(day.year)
+    """Tell whether a city office is open: a weekday, not a public holiday, not the year end."""
+    return (
+        day.weekday() < 5
+        and day not in _japanese_holidays(day.year)
+        and not is_year_end_closure(day)
+    )
 
 
 @dataclass(frozen=True)

@@ -1050,3 +1050,24 @@ def test_random_token_soup_only_raises_expression_error(source: str) -> None:
     _compile_or_refuse(source)
     with contextlib.suppress(ExpressionError):
         referenced_names(source)
+
+
+@pytest.mark.parametrize(
+    ("day", "open_"),
+    [
+        (date(2026, 12, 28), True),  # Monday before the closure
+        (date(2026, 12, 29), False),
+        (date(2026, 12, 31), False),
+        (date(2027, 1, 1), False),  # also a public holiday
+        (date(2027, 1, 4), True),  # Monday after
+        (date(2027, 1, 11), False),  # Coming of Age Day
+    ],
+)
+def test_business_days_skip_the_municipal_year_end_closure(day, open_):
+    assert japanese_business_day(day) is open_
+
+
+def test_three_business_days_from_christmas_cross_the_new_year():
+    context = default_context(date(2026, 12, 25))
+    result = evaluate("add_business_days(date('2026-12-25'), 3)", context=context)
+    assert result == date(2027, 1, 5)
