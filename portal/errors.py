@@ -60,7 +60,7 @@ CSRF_TEXT = (
 
 def wants_json() -> bool:
     """Machine interfaces get JSON errors; people get pages."""
-    return request.path.startswith(("/api/", "/healthz", "/readyz"))
+    return request.path.startswith(("/api/", "/healthz", "/readyz", "/demo-registers/"))
 
 
 def render_error(status: int, title: str, message: str) -> ResponseReturnValue:

@@ -1,0 +1,1 @@
+"""Once-only records: the city's registers, the adapters that read them, the demo registers."""
