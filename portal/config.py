@@ -7,19 +7,79 @@ has to read a traceback to find out what to fix.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_KEY_LENGTH = 32
+DEMO_IDP_PATH = "/demo-idp"
+DEFAULT_OIDC_SCOPES = ("openid", "profile")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 §3.3
+_CLAIM_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class OidcClientSettings:
+    """How the portal signs one kind of user in: an OpenID provider and our client there.
+
+    ``prefix`` is ``""`` for residents and ``"STAFF_"`` for clerks and admins; it is
+    the prefix of the environment variables these values came from.
+    """
+
+    prefix: str
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...]
+
+    def flask_config(self) -> dict[str, object]:
+        """The Flask configuration keys of this client, named like the variables."""
+        return {
+            f"{self.prefix}OIDC_ISSUER": self.issuer,
+            f"{self.prefix}OIDC_CLIENT_ID": self.client_id,
+            f"{self.prefix}OIDC_CLIENT_SECRET": self.client_secret,
+            f"{self.prefix}OIDC_SCOPES": self.scopes,
+        }
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """Sign-in for residents and for staff, and whether the demo provider is served."""
+
+    resident: OidcClientSettings
+    staff: OidcClientSettings
+    person_claim: str
+    roles_claim: str
+    departments_claim: str
+    demo_idp: bool
+    demo_idp_issuer: str
+
+    def flask_config(self) -> dict[str, object]:
+        """The Flask configuration keys of the identity settings."""
+        return {
+            **self.resident.flask_config(),
+            **self.staff.flask_config(),
+            "OIDC_PERSON_CLAIM": self.person_claim,
+            "STAFF_ROLES_CLAIM": self.roles_claim,
+            "STAFF_DEPARTMENTS_CLAIM": self.departments_claim,
+            "DEMO_IDP": self.demo_idp,
+            "DEMO_IDP_ISSUER": self.demo_idp_issuer,
+        }
 
 
 @dataclass(frozen=True)
@@ -33,6 +93,7 @@ class Settings:
     timezone: str
     max_upload_mb: int
     log_level: str
+    identity: IdentitySettings
 
     @property
     def is_production(self) -> bool:
@@ -59,6 +120,7 @@ class Settings:
             "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
             "BABEL_DEFAULT_LOCALE": "ja",
             "BABEL_DEFAULT_TIMEZONE": self.timezone,
+            **self.identity.flask_config(),
         }
 
 
@@ -124,6 +186,170 @@ def _secret_key(environ: Mapping[str, str], env: str, instance_path: Path) -> st
     return key
 
 
+def _write_once(path: Path, content: str) -> str:
+    """Create a private file unless it exists, and return what the file holds.
+
+    Several processes (tests, a reloader) may start at once: the content is written to
+    a temporary file and linked into place, so nobody ever reads a half-written file
+    and the first writer wins.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text(encoding="utf-8")
+
+
+def development_file(instance_path: Path, name: str, make: Callable[[], str]) -> str:
+    """Return a development-only secret kept in the instance folder, making it once."""
+    path = instance_path / name
+    return path.read_text(encoding="utf-8") if path.exists() else _write_once(path, make())
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _text(environ, name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 (on) or 0 (off), not {raw!r}.")
+
+
+def _issuer(environ: Mapping[str, str], name: str, production: bool) -> str | None:
+    """Return an issuer URL: https, or http on this machine in development only."""
+    raw = _text(environ, name)
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    loopback_http = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    if production and parts.scheme != "https":
+        raise ConfigError(f"{name} must be an https URL when PORTAL_ENV=production, not {raw!r}.")
+    if not (parts.scheme == "https" or loopback_http) or not parts.hostname:
+        raise ConfigError(
+            f"{name} must be an https URL (http only on 127.0.0.1 or localhost), not {raw!r}."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name} must not have a query or a fragment, not {raw!r}.")
+    return raw
+
+
+def _scopes(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = _text(environ, name)
+    if raw is None:
+        return DEFAULT_OIDC_SCOPES
+    scopes = tuple(dict.fromkeys(raw.split()))
+    if "openid" not in scopes or not all(_SCOPE_TOKEN.fullmatch(scope) for scope in scopes):
+        raise ConfigError(
+            f"{name} must be space-separated scopes including openid, such as "
+            f"'openid profile', not {raw!r}."
+        )
+    return scopes
+
+
+def _claim_name(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = _text(environ, name) or default
+    if not _CLAIM_NAME.fullmatch(raw):
+        raise ConfigError(f"{name} must be a claim name such as {default!r}, not {raw!r}.")
+    return raw
+
+
+def _demo_client(instance_path: Path, kind: str) -> tuple[str, str]:
+    """The client id and secret the portal uses at the demo provider (development only)."""
+
+    def make() -> str:
+        client = {
+            "client_id": f"madoguchi-{kind}-{secrets.token_hex(4)}",
+            "client_secret": secrets.token_urlsafe(32),
+        }
+        return json.dumps(client)
+
+    client = json.loads(development_file(instance_path, f"demo-idp-client-{kind}.json", make))
+    return client["client_id"], client["client_secret"]
+
+
+def _oidc_client(
+    environ: Mapping[str, str],
+    prefix: str,
+    *,
+    env: str,
+    demo_idp: bool,
+    demo_issuer: str,
+    instance_path: Path,
+) -> OidcClientSettings:
+    """Read one provider's settings; without an issuer, development uses the demo provider."""
+    production = env == "production"
+    issuer_name = f"{prefix}OIDC_ISSUER"
+    id_name, secret_name = f"{prefix}OIDC_CLIENT_ID", f"{prefix}OIDC_CLIENT_SECRET"
+    issuer = _issuer(environ, issuer_name, production)
+    client_id, client_secret = _text(environ, id_name), _text(environ, secret_name)
+    if issuer is None:
+        if production:
+            raise ConfigError(
+                f"{issuer_name} must be set when PORTAL_ENV=production: "
+                "the https address of the OpenID provider."
+            )
+        if not demo_idp:
+            raise ConfigError(
+                f"{issuer_name} must be set when DEMO_IDP is off: "
+                "without it there is no provider to sign in with."
+            )
+        issuer = demo_issuer
+    if issuer == demo_issuer and demo_idp and client_id is None and client_secret is None:
+        client_id, client_secret = _demo_client(instance_path, "staff" if prefix else "resident")
+    if client_id is None:
+        raise ConfigError(f"{id_name} must be set: the client id {issuer} gave the portal.")
+    if client_secret is None:
+        raise ConfigError(f"{secret_name} must be set: the client secret for {client_id}.")
+    return OidcClientSettings(
+        prefix=prefix,
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        scopes=_scopes(environ, f"{prefix}OIDC_SCOPES"),
+    )
+
+
+def _identity(
+    environ: Mapping[str, str], env: str, port: int, instance_path: Path
+) -> IdentitySettings:
+    demo_idp = _flag(environ, "DEMO_IDP", default=env == "development")
+    if demo_idp and env == "production":
+        raise ConfigError(
+            "DEMO_IDP must be off when PORTAL_ENV=production: "
+            "the demo provider lets anyone sign in as anyone."
+        )
+    demo_issuer = f"http://127.0.0.1:{port}{DEMO_IDP_PATH}"
+    clients = {
+        prefix: _oidc_client(
+            environ,
+            prefix,
+            env=env,
+            demo_idp=demo_idp,
+            demo_issuer=demo_issuer,
+            instance_path=instance_path,
+        )
+        for prefix in ("", "STAFF_")
+    }
+    return IdentitySettings(
+        resident=clients[""],
+        staff=clients["STAFF_"],
+        person_claim=_claim_name(environ, "OIDC_PERSON_CLAIM", "sub"),
+        roles_claim=_claim_name(environ, "STAFF_ROLES_CLAIM", "roles"),
+        departments_claim=_claim_name(environ, "STAFF_DEPARTMENTS_CLAIM", "departments"),
+        demo_idp=demo_idp,
+        demo_idp_issuer=demo_issuer,
+    )
+
+
 def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     """Validate the environment and return the settings, or raise ConfigError."""
     env = _text(environ, "PORTAL_ENV") or "development"
@@ -142,12 +368,15 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}.")
 
+    secret_key = _secret_key(environ, env, instance_path)
+    port = _integer(environ, "PORT", 5000, 1, 65535)
     return Settings(
         env=env,
-        secret_key=_secret_key(environ, env, instance_path),
+        secret_key=secret_key,
         database_url=_database_url(environ, instance_path),
-        port=_integer(environ, "PORT", 5000, 1, 65535),
+        port=port,
         timezone=timezone,
         max_upload_mb=_integer(environ, "MAX_UPLOAD_MB", 20, 1, 200),
         log_level=log_level,
+        identity=_identity(environ, env, port, instance_path),
     )

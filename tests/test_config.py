@@ -10,6 +10,16 @@ from portal.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = "k" * 40
+PRODUCTION = {
+    "PORTAL_ENV": "production",
+    "SECRET_KEY": GOOD_KEY,
+    "OIDC_ISSUER": "https://login.example.test",
+    "OIDC_CLIENT_ID": "madoguchi",
+    "OIDC_CLIENT_SECRET": "resident-client-secret",
+    "STAFF_OIDC_ISSUER": "https://staff-login.example.test/realms/city",
+    "STAFF_OIDC_CLIENT_ID": "madoguchi-staff",
+    "STAFF_OIDC_CLIENT_SECRET": "staff-client-secret",
+}
 
 
 @pytest.mark.parametrize(
@@ -24,6 +34,25 @@ GOOD_KEY = "k" * 40
         ({"PORTAL_TIMEZONE": "Mars/Olympus"}, "PORTAL_TIMEZONE"),
         ({"MAX_UPLOAD_MB": "0"}, "MAX_UPLOAD_MB"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"DEMO_IDP": "maybe"}, "DEMO_IDP"),
+        ({"PORTAL_ENV": "production", "SECRET_KEY": GOOD_KEY, "DEMO_IDP": "1"}, "DEMO_IDP"),
+        ({"PORTAL_ENV": "production", "SECRET_KEY": GOOD_KEY}, "OIDC_ISSUER"),
+        ({**PRODUCTION, "OIDC_ISSUER": "http://login.example.test"}, "OIDC_ISSUER"),
+        ({**PRODUCTION, "OIDC_CLIENT_ID": ""}, "OIDC_CLIENT_ID"),
+        ({**PRODUCTION, "OIDC_CLIENT_SECRET": ""}, "OIDC_CLIENT_SECRET"),
+        ({**PRODUCTION, "STAFF_OIDC_ISSUER": ""}, "STAFF_OIDC_ISSUER"),
+        ({**PRODUCTION, "STAFF_OIDC_CLIENT_SECRET": ""}, "STAFF_OIDC_CLIENT_SECRET"),
+        (
+            {**PRODUCTION, "STAFF_OIDC_ISSUER": "https://staff.example.test/?tenant=1"},
+            "STAFF_OIDC_ISSUER",
+        ),
+        ({"DEMO_IDP": "0"}, "OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "http://login.example.test"}, "OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "https://login.example.test"}, "OIDC_CLIENT_ID"),
+        ({"OIDC_SCOPES": "profile email"}, "OIDC_SCOPES"),
+        ({"STAFF_OIDC_SCOPES": 'openid "roles"'}, "STAFF_OIDC_SCOPES"),
+        ({"OIDC_PERSON_CLAIM": "resident code"}, "OIDC_PERSON_CLAIM"),
+        ({"STAFF_ROLES_CLAIM": "a" * 65}, "STAFF_ROLES_CLAIM"),
     ],
 )
 def test_bad_value_names_the_variable(tmp_path, environ, variable):
@@ -52,12 +81,59 @@ def test_development_key_is_generated_once_and_kept(tmp_path):
 
 
 def test_production_uses_given_key_and_secure_cookies(tmp_path):
-    settings = load_settings({"PORTAL_ENV": "production", "SECRET_KEY": GOOD_KEY}, tmp_path)
+    settings = load_settings(PRODUCTION, tmp_path)
     config = settings.flask_config()
     assert config["SECRET_KEY"] == GOOD_KEY
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert not (tmp_path / "development-secret-key").exists()
+
+
+def test_production_signs_in_only_through_the_configured_providers(tmp_path):
+    config = load_settings(PRODUCTION, tmp_path).flask_config()
+    assert config["DEMO_IDP"] is False
+    assert config["OIDC_ISSUER"] == "https://login.example.test"
+    assert (config["OIDC_CLIENT_ID"], config["OIDC_CLIENT_SECRET"]) == (
+        "madoguchi",
+        "resident-client-secret",
+    )
+    assert config["STAFF_OIDC_ISSUER"] == "https://staff-login.example.test/realms/city"
+    assert config["OIDC_SCOPES"] == ("openid", "profile")
+    assert (config["OIDC_PERSON_CLAIM"], config["STAFF_ROLES_CLAIM"]) == ("sub", "roles")
+    assert config["STAFF_DEPARTMENTS_CLAIM"] == "departments"
+    assert list(tmp_path.iterdir()) == []  # no development file is made
+    assert "secret" not in repr(load_settings(PRODUCTION, tmp_path).identity)
+
+
+def test_development_signs_in_through_the_demo_provider_with_a_kept_client(tmp_path):
+    first = load_settings({"PORT": "5001"}, tmp_path).identity
+    second = load_settings({"PORT": "5001"}, tmp_path).identity
+    assert first.demo_idp is True
+    assert first.resident.issuer == first.staff.issuer == "http://127.0.0.1:5001/demo-idp"
+    assert first.resident.client_id != first.staff.client_id
+    assert (second.resident.client_id, second.resident.client_secret) == (
+        first.resident.client_id,
+        first.resident.client_secret,
+    )
+    for kind in ("resident", "staff"):
+        assert (tmp_path / f"demo-idp-client-{kind}.json").stat().st_mode & 0o077 == 0
+
+
+def test_development_may_use_a_real_provider_for_residents_and_the_demo_for_staff(tmp_path):
+    identity = load_settings(
+        {
+            "OIDC_ISSUER": "http://localhost:8080/realms/city",
+            "OIDC_CLIENT_ID": "portal",
+            "OIDC_CLIENT_SECRET": "s",
+            "OIDC_SCOPES": "openid  profile openid email",
+            "OIDC_PERSON_CLAIM": "resident_code",
+        },
+        tmp_path,
+    ).identity
+    assert identity.resident.issuer == "http://localhost:8080/realms/city"
+    assert identity.resident.scopes == ("openid", "profile", "email")
+    assert identity.person_claim == "resident_code"
+    assert identity.staff.issuer == identity.demo_idp_issuer
 
 
 def test_postgres_urls_use_psycopg3(tmp_path):
