@@ -29,6 +29,7 @@ help:
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) procedures load
+	$(FLASK) demo seed
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
@@ -72,6 +73,7 @@ extract-messages: install
 # Reproduce the figures in docs/PERFORMANCE.md.
 bench: install-test
 	$(BIN)/python bench/engine_page.py 5000
+	$(BIN)/python bench/receipt_pdf.py
 
 lint: install-test
 	$(BIN)/ruff check .

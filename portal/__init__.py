@@ -33,6 +33,10 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     register_security(app)
     register_i18n(app)
     register_blueprints(app)
+    register_identity(app)
+    register_records(app)
+    register_jobs(app)
+    register_documents(app)
     register_errors(app)
     register_commands(app)
     return app
@@ -79,6 +83,36 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(resident_bp)
 
 
+def register_identity(app: Flask) -> None:
+    from portal.identity import auth, demo_idp, providers
+    from portal.identity.views import bp as identity_bp
+
+    demo = demo_idp.init_app(app) if app.config["DEMO_IDP"] else None
+    providers.init_app(app, demo.discovery_document if demo else None)
+    auth.init_app(app)
+    app.register_blueprint(identity_bp)
+
+
+def register_records(app: Flask) -> None:
+    from portal.records import sources
+
+    sources.init_app(app)
+
+
+def register_jobs(app: Flask) -> None:
+    from portal.jobs import engines
+    from portal.jobs.commands import jobs_cli
+
+    engines.init_app(app)
+    app.cli.add_command(jobs_cli)
+
+
+def register_documents(app: Flask) -> None:
+    from portal.documents import storage
+
+    storage.init_app(app)
+
+
 def register_errors(app: Flask) -> None:
     from portal import errors
 
@@ -89,7 +123,9 @@ def register_commands(app: Flask) -> None:
     from portal.audit.commands import audit_cli
     from portal.catalogue.commands import procedures_cli
     from portal.commands import portal_cli
+    from portal.records.commands import demo_cli
 
     app.cli.add_command(portal_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(procedures_cli)
+    app.cli.add_command(demo_cli)

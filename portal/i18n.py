@@ -58,10 +58,20 @@ def format_date_long(value: date) -> str:
     return format_date_both(value, current_language())
 
 
+def format_datetime_long(value: datetime) -> str:
+    """A local date and time, e.g. 2026年11月27日 9時30分 or 27 November 2026, 09:30."""
+    from portal.definitions.japanese import format_date_en
+
+    if current_language() == "en":
+        return f"{format_date_en(value.date())}, {value:%H:%M}"
+    return f"{value.year}年{value.month}月{value.day}日 {value.hour}時{value.minute:02d}分"
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(
         app, locale_selector=select_language, default_translation_directories=str(TRANSLATIONS)
     )
     app.jinja_env.filters["localtime"] = to_local_time
     app.jinja_env.filters["date_long"] = format_date_long
+    app.jinja_env.filters["datetime_long"] = format_datetime_long
     app.jinja_env.globals.update(current_language=current_language, LANGUAGES=LANGUAGES)

@@ -70,13 +70,26 @@ def fresh_database_url(tmp_path_factory: pytest.TempPathFactory):
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Production needs real OpenID providers; these are never contacted by the tests.
+PRODUCTION_IDENTITY = {
+    "OIDC_ISSUER": "https://login.example.test",
+    "OIDC_CLIENT_ID": "madoguchi",
+    "OIDC_CLIENT_SECRET": "test-resident-client-secret",
+    "STAFF_OIDC_ISSUER": "https://staff-login.example.test",
+    "STAFF_OIDC_CLIENT_ID": "madoguchi-staff",
+    "STAFF_OIDC_CLIENT_SECRET": "test-staff-client-secret",
+}
+
+
 def app_config(database_url: str, **overrides: str) -> dict[str, str]:
     """The settings a test app is built with; keyword arguments override them."""
+    production = overrides.get("PORTAL_ENV") == "production"
     return {
         "PORTAL_ENV": "development",
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATABASE_URL": database_url,
         "TESTING": "1",
+        **(PRODUCTION_IDENTITY if production else {}),
         **overrides,
     }
 

@@ -81,6 +81,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             "Check it, or enter the address yourself."
         ),
     },
+    "correction_reason_required": {
+        "ja": "市の記録と違う内容にした理由を入力してください。",
+        "en": "Tell us why this differs from the city's records.",
+    },
     "too_few_items": {
         "ja": "{minimum}件以上追加してください。",
         "en": "Add at least {minimum}.",

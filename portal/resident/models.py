@@ -33,6 +33,9 @@ class Draft(db.Model):  # type: ignore[name-defined]
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     procedure_ids: Mapped[list[str] | None] = mapped_column(JSON)
     stage: Mapped[str] = mapped_column(String(20), default="questionnaire")
+    # Consents per register, the fetched extract, where each prefilled value came
+    # from and the resident's corrections: see portal.resident.prefill.
+    register: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -57,6 +57,9 @@ class FieldView:
     error: str | None
     body: str | None = None
     optional: bool = False
+    source_badge: str | None = None
+    locked_value: str | None = None
+    reason: InputView | None = None
 
     @property
     def is_fieldset(self) -> bool:
@@ -209,7 +212,8 @@ def field_view(
 
 def error_links(view: FieldView) -> list[ErrorLink]:
     """The error summary's links for one field: one per control in error, or the field's."""
-    links = [ErrorLink("#" + item.html_id, item.error) for item in view.inputs if item.error]
+    controls = [*view.inputs, *([view.reason] if view.reason else [])]
+    links = [ErrorLink("#" + item.html_id, item.error) for item in controls if item.error]
     if not links and view.error:
         links.append(ErrorLink("#" + view.first_input_id, view.error))
     seen: set[tuple[str, str]] = set()
@@ -221,6 +225,69 @@ def error_links(view: FieldView) -> list[ErrorLink]:
     return unique
 
 
+def source_badge(origin: Mapping[str, object], lang: str) -> str:
+    """Say where a prefilled value came from and when, in `lang`."""
+    from datetime import datetime
+
+    from portal.definitions.japanese import format_date_en
+    from portal.resident.prefill import REGISTER_NAMES
+
+    register = REGISTER_NAMES[str(origin["source"])].get(lang)
+    day = datetime.fromisoformat(str(origin["fetched_at"])).date()
+    if lang == "en":
+        return f"From the {register[0].lower()}{register[1:]}, {format_date_en(day)}"
+    return f"{register}から（{day.year}年{day.month}月{day.day}日 取得）"
+
+
+def _with_origin(
+    view: FieldView,
+    spec: AnyField,
+    origin: Mapping[str, object] | None,
+    *,
+    value: object,
+    raw: RawInputs | None,
+    problems: Sequence[Problem],
+    lang: str,
+) -> FieldView:
+    """Add the source badge, the read-only value of a locked field, or the reason box."""
+    if origin is None:
+        return view
+    from dataclasses import replace
+
+    badge = source_badge(origin, lang)
+    if origin["editability"] == "locked":
+        return replace(view, source_badge=badge, locked_value=display(spec, value, lang), inputs=())
+    if origin["editability"] != "correctable":
+        return replace(view, source_badge=badge)
+    name = f"reason:{view.id}"
+    reason_error = next(
+        (
+            _message(problem, lang)
+            for problem in problems
+            if isinstance(problem, FieldError) and problem.code == "correction_reason_required"
+        ),
+        None,
+    )
+    reason = InputView(
+        name=name,
+        html_id=html_id("reason-" + view.id),
+        control="textarea",
+        label=REASON_LABEL.get(lang),
+        value=str(raw.get(name, "")) if raw is not None else "",
+        autocomplete="off",
+        inputmode=None,
+        options=(),
+        error=reason_error,
+    )
+    return replace(view, source_badge=badge, reason=reason)
+
+
+REASON_LABEL = TextPair(
+    ja="市の記録と違う内容に変えた場合は、その理由（変えていなければ空欄）",
+    en="If you changed this from the city's records, why (leave empty if not)",
+)
+
+
 def page_view(
     journey: Journey,
     page: Page,
@@ -230,6 +297,7 @@ def page_view(
     errors: Errors,
     lang: str,
     progress: tuple[int, int] | None,
+    provenance: Mapping[str, Mapping[str, object]] | None = None,
 ) -> PageView:
     """Describe a page: shown again with what was typed, or with the stored answers."""
     heading_pair = journey.heading(page)
@@ -256,9 +324,20 @@ def page_view(
             field_id,
             spec,
             values=values,
-            problems=problems,
+            problems=[
+                p for p in problems if getattr(p, "code", "") != "correction_reason_required"
+            ],
             lang=lang,
             optional=isinstance(spec, FieldBase) and not spec.required and spec.required_if is None,
+        )
+        view = _with_origin(
+            view,
+            spec,
+            (provenance or {}).get(field_id),
+            value=answers.get(field_id),
+            raw=raw,
+            problems=problems,
+            lang=lang,
         )
         fields.append(view)
         links.extend(error_links(view))

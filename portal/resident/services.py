@@ -22,7 +22,7 @@ from portal.catalogue.services import catalogue_for_pins, published_catalogue
 from portal.definitions.applicability import ProcedureList, applicable_procedures
 from portal.definitions.catalogue import Catalogue, CompiledLifeEvent
 from portal.definitions.expressions import EvalContext
-from portal.definitions.fields import LoadError, RawInputs, dump_value, load_value
+from portal.definitions.fields import FieldError, LoadError, RawInputs, dump_value, load_value
 from portal.definitions.journey import Journey, StepResult, merge_answers
 from portal.definitions.schema import AnyField
 from portal.resident.models import Draft
@@ -157,6 +157,17 @@ def _store(state: DraftState, answers: Mapping[str, object], now: datetime) -> N
     state.draft.expires_at = now + DRAFT_LIFETIME
 
 
+def plain_inputs(raw: RawInputs) -> dict[str, str | list[str]]:
+    """A form's inputs as a plain dict: one text, or a list where a name repeats."""
+    if hasattr(raw, "getlist"):
+        plain: dict[str, str | list[str]] = {}
+        for name in raw:
+            values = raw.getlist(name)
+            plain[name] = values[0] if len(values) == 1 else list(values)
+        return plain
+    return {name: value if isinstance(value, str) else list(value) for name, value in raw.items()}
+
+
 def save_page(
     state: DraftState,
     journey: Journey,
@@ -166,11 +177,30 @@ def save_page(
     now: datetime,
     context: EvalContext,
 ) -> StepResult:
-    """Validate one page and, when it is valid, keep its answers (hidden ones dropped)."""
-    result = journey.validate_step(step_key, raw, state.answers, context)
-    if result.ok:
-        merged = merge_answers(state.answers, result.values)
-        _store(state, journey.prune(merged, context), now)
+    """Validate one page and, when it is valid, keep its answers (hidden ones dropped).
+
+    Locked register values are put back before validation, whatever the form sent; a
+    changed register value needs a reason, kept for the clerk.
+    """
+    from portal.resident import prefill
+
+    inputs = plain_inputs(raw)
+    inputs.update(prefill.locked_inputs(state, journey))
+    result = journey.validate_step(step_key, inputs, state.answers, context)
+    if not result.ok:
+        return result
+    reasons = {
+        name.split(":", 1)[1]: str(value)
+        for name, value in inputs.items()
+        if name.startswith("reason:")
+    }
+    missing = prefill.record_corrections(state, journey, result.values, reasons)
+    if missing:
+        return StepResult(
+            result.values, {name: [FieldError(code)] for name, code in missing.items()}
+        )
+    merged = merge_answers(state.answers, result.values)
+    _store(state, journey.prune(merged, context), now)
     return result
 
 
@@ -250,3 +280,11 @@ def first_page_with_problems(
         if not page.is_exit and names & set(page.fields):
             return page.key
     return None
+
+
+def transfer_drafts(session: Session, *, from_owner: str, to_owner: str) -> int:
+    """Give a browser's drafts to the person who just signed in on it; return how many."""
+    drafts = session.scalars(select(Draft).where(Draft.owner_key == from_owner)).all()
+    for draft in drafts:
+        draft.owner_key = to_owner
+    return len(drafts)

@@ -7,21 +7,35 @@ browser that started them until sign-in ties them to a person.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from portal.catalogue.services import published_catalogue
+from portal.backoffice import services as backoffice
+from portal.catalogue.services import catalogue_for_pins, published_catalogue
 from portal.database import utcnow
 from portal.definitions.expressions import EvalContext, default_context
 from portal.definitions.fields import FieldError
 from portal.definitions.japanese import InvalidValue, lookup_postal_code, parse_postal_code
 from portal.definitions.journey import Journey, StepNotAvailable
 from portal.definitions.schema import GroupField
+from portal.documents.storage import file_storage
 from portal.extensions import db
 from portal.i18n import current_language
-from portal.resident import pages, services
+from portal.records.sources import record_source
+from portal.resident import pages, prefill, receipts, services  # noqa: F401  (receipts registers its job handler)
 from portal.resident.services import DraftState
 
 bp = Blueprint("resident", __name__)
@@ -129,6 +143,7 @@ def _page_response(
         errors=errors or {},
         lang=lang,
         progress=journey.progress(step_key, state.answers, context),
+        provenance=prefill.provenance_of(state) if journey is not state.questionnaire else None,
     )
     if previous is not None:
         back_url = url_for(endpoint, draft_id=state.draft.id, step_key=previous.key)
@@ -268,12 +283,7 @@ def choose_procedures(draft_id: str) -> ResponseReturnValue:
             except services.ProcedureNotOffered:
                 abort(400)
             db.session.commit()
-            first = state.form.first_step(state.answers, context)
-            if first is None:
-                return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
-            return redirect(
-                url_for("resident.fill_step", draft_id=draft_id, step_key=first.key), 303
-            )
+            return _to_form(state)
     selected = (
         set(state.procedure_ids)
         if state.draft.procedure_ids is not None
@@ -298,6 +308,128 @@ def choose_procedures(draft_id: str) -> ResponseReturnValue:
             )
             if last_question
             else None,
+        ),
+        400 if error else 200,
+    )
+
+
+def _signed_in_person() -> str | None:
+    """The register person key of the signed-in resident, if any."""
+    user = g.get("user")
+    return getattr(user, "person_key", None) if user is not None else None
+
+
+def _actor() -> str:
+    user = g.get("user")
+    return f"user:{user.id}" if user is not None else "anonymous"
+
+
+def _to_form(state: DraftState) -> Response:
+    """After choosing: ask for consent to read the registers once, then the first page."""
+    draft_id = state.draft.id
+    record = prefill.register_state(state)
+    if (
+        record["status"] == prefill.STATUS_NOT_ASKED
+        and _signed_in_person()
+        and prefill.plan(state.form)
+    ):
+        return redirect(url_for("resident.consent_records", draft_id=draft_id), 303)
+    first = state.form.first_step(state.answers, _context())
+    if first is None:
+        return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
+    return redirect(url_for("resident.fill_step", draft_id=draft_id, step_key=first.key), 303)
+
+
+@bp.route("/drafts/<draft_id>/records", methods=["GET", "POST"])
+def consent_records(draft_id: str) -> ResponseReturnValue:
+    """Ask, register by register, before reading anything the city holds."""
+    state = _load(draft_id)
+    journey = _require_form(state)
+    person_key = _signed_in_person()
+    if person_key is None:
+        return _to_form(state)
+    uses = prefill.plan(journey)
+    lang = current_language()
+    if request.method == "POST":
+        now = utcnow()
+        chosen = [name for name in request.form.getlist("sources") if name in uses]
+        if request.form.get("action") == "decline" or not chosen:
+            prefill.decline(state, now=now)
+            db.session.commit()
+            return _to_form(state)
+        extract = prefill.fetch(
+            db.session,
+            state,
+            source=record_source(),
+            person_key=person_key,
+            consented=chosen,
+            actor=_actor(),
+            now=now,
+        )
+        if extract is not None:
+            prefill.apply(
+                db.session,
+                state,
+                journey,
+                extract=extract,
+                concerned_key=None,
+                actor=_actor(),
+                now=now,
+            )
+        db.session.commit()
+        about_someone = any("concerned" in use.subjects for use in uses.values())
+        if extract is not None and about_someone and prefill.candidates(extract, lang):
+            return redirect(url_for("resident.choose_person", draft_id=draft_id), 303)
+        return _to_form(state)
+    return render_template(
+        "resident/records.html",
+        state=state,
+        uses=uses,
+        lang=lang,
+        labels={
+            field_id: journey.field_spec(field_id).label.get(lang)
+            for use in uses.values()
+            for field_id in use.fields
+        },
+        back_url=url_for("resident.choose_procedures", draft_id=draft_id),
+    )
+
+
+@bp.route("/drafts/<draft_id>/records/person", methods=["GET", "POST"])
+def choose_person(draft_id: str) -> ResponseReturnValue:
+    """Say whom the application is about, from the persons the register relates to you."""
+    state = _load(draft_id)
+    journey = _require_form(state)
+    extract = prefill.stored_extract(state)
+    if extract is None or _signed_in_person() != extract.person_key:
+        return _to_form(state)
+    lang = current_language()
+    people = prefill.candidates(extract, lang)
+    error = None
+    if request.method == "POST":
+        chosen = request.form.get("person", "")
+        if chosen == "none":
+            return _to_form(state)
+        if chosen in {key for key, _shown in people}:
+            prefill.apply(
+                db.session,
+                state,
+                journey,
+                extract=extract,
+                concerned_key=chosen,
+                actor=_actor(),
+                now=utcnow(),
+            )
+            db.session.commit()
+            return _to_form(state)
+        error = _("Select the person this application is about, or say they are not listed.")
+    return (
+        render_template(
+            "resident/person.html",
+            state=state,
+            people=people,
+            error=error,
+            back_url=url_for("resident.consent_records", draft_id=draft_id),
         ),
         400 if error else 200,
     )
@@ -436,7 +568,7 @@ def remove_item(draft_id: str, step_key: str, index: int) -> ResponseReturnValue
 
 
 @bp.get("/drafts/<draft_id>/check")
-def check_answers(draft_id: str) -> ResponseReturnValue:
+def check_answers(draft_id: str, declaration_error: str | None = None) -> ResponseReturnValue:
     state = _load(draft_id)
     journey = _require_form(state)
     context = _context()
@@ -458,11 +590,106 @@ def check_answers(draft_id: str) -> ResponseReturnValue:
         lang=lang,
         context=context,
     )
+    return (
+        render_template(
+            "resident/check.html",
+            state=state,
+            sections=sections,
+            questions=questions,
+            exited=journey.exited_procedures(state.answers, context),
+            lang=lang,
+            signed_in=g.get("user") is not None,
+            declaration_error=declaration_error,
+        ),
+        400 if declaration_error else 200,
+    )
+
+
+@bp.post("/drafts/<draft_id>/submit")
+def submit_draft(draft_id: str) -> ResponseReturnValue:
+    """One submit files every chosen procedure; pressing it twice files once."""
+    user = g.get("user")
+    if user is None:
+        abort(403)
+    already = backoffice.application_for_draft(db.session, draft_id)
+    if already is not None and already.applicant_id == user.id:
+        return redirect(url_for("resident.show_application", reference=already.reference), 303)
+    state = _load(draft_id)
+    _require_form(state)
+    if request.form.get("declaration") != "yes":
+        return check_answers(
+            draft_id,
+            declaration_error=_("Confirm that the information you gave is correct."),
+        )
+    context = _context()
+    try:
+        filed = backoffice.file_draft(
+            db.session,
+            state,
+            applicant_id=user.id,
+            applicant_name=user.display_name,
+            language=current_language(),
+            now=utcnow(),
+            context=context,
+            timezone=current_app.config["PORTAL_TIMEZONE"],
+        )
+        db.session.commit()
+    except backoffice.SubmitRefused:
+        db.session.rollback()
+        pending = services.first_page_with_problems(state.form, state.answers, context)
+        target = (
+            url_for("resident.fill_step", draft_id=draft_id, step_key=pending)
+            if pending
+            else url_for("resident.check_answers", draft_id=draft_id)
+        )
+        return redirect(target, 303)
+    except IntegrityError:
+        # A second press raced the first: the first one filed it.
+        db.session.rollback()
+        already = backoffice.application_for_draft(db.session, draft_id)
+        if already is None:
+            raise
+        filed = backoffice.Filed(already, created=False)
+    return redirect(
+        url_for("resident.show_application", reference=filed.application.reference), 303
+    )
+
+
+def _own_application(reference: str) -> backoffice.Application:
+    """The signed-in resident's application; 404 for anyone else's, as if it did not exist."""
+    user = g.get("user")
+    application = backoffice.application_by_reference(db.session, reference)
+    if user is None or application is None or application.applicant_id != user.id:
+        abort(404)
+    return application
+
+
+@bp.get("/applications/<reference>/receipt.pdf")
+def download_receipt(reference: str) -> ResponseReturnValue:
+    """The receipt PDF, to its applicant only, as a download."""
+    application = _own_application(reference)
+    if not application.receipt_key:
+        abort(404)
+    data = file_storage().get(application.receipt_key)
+    response = current_app.response_class(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{reference}.pdf"'
+    return response
+
+
+@bp.get("/applications/<reference>")
+def show_application(reference: str) -> ResponseReturnValue:
+    """What was filed, each procedure's reference and department, and what happens next."""
+    application = _own_application(reference)
+    catalogue = catalogue_for_pins(db.session, application.pins)
+    lang = current_language()
+    departments = {d.id: d.name.get(lang) for d in catalogue.departments}
     return render_template(
-        "resident/check.html",
-        state=state,
-        sections=sections,
-        questions=questions,
-        exited=journey.exited_procedures(state.answers, context),
+        "resident/application.html",
+        application=application,
         lang=lang,
+        titles={
+            s.procedure_id: catalogue.procedure(s.procedure_id).model.title.get(lang)
+            for s in application.submissions
+        },
+        departments=departments,
     )

@@ -1,0 +1,96 @@
+"""Applications and the submissions they file: what residents send and clerks decide.
+
+One application comes from one submit of a life event's combined form; it holds one
+submission per procedure, each routed to a department's queue. People see reference
+numbers (``MD-2026-000123`` for the application, ``MD-2026-000123-1`` for its first
+submission), never database ids.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.database import utcnow
+from portal.extensions import db
+
+SUBMISSION_STATUSES = (
+    "received",
+    "in_review",
+    "awaiting_applicant",
+    "approved",
+    "rejected",
+    "completed",
+    "withdrawn",
+)
+
+
+class ReferenceCounter(db.Model):  # type: ignore[name-defined]
+    """The last application number given out in a year."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Application(db.Model):  # type: ignore[name-defined]
+    """Everything one resident filed in one go for one life event."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    # The draft it came from: unique, so pressing submit twice files once.
+    draft_id: Mapped[str] = mapped_column(String(43), unique=True)
+    life_event_id: Mapped[str] = mapped_column(String(80))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5))
+    pins: Mapped[dict[str, int]] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    register: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checked_against_register: Mapped[bool]
+    assisted: Mapped[bool] = mapped_column(default=False)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    receipt_key: Mapped[str | None] = mapped_column(String(120))
+
+    submissions: Mapped[list[Submission]] = relationship(
+        back_populates="application", order_by="Submission.number"
+    )
+
+
+class Submission(db.Model):  # type: ignore[name-defined]
+    """One procedure filed, in one department's queue, moving through the workflow."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("application_id", "number", name="uq_submissions_number"),
+        CheckConstraint(
+            "status IN ('received', 'in_review', 'awaiting_applicant', 'approved', "
+            "'rejected', 'completed', 'withdrawn')",
+            name="status",
+        ),
+        Index("ix_submissions_queue_status", "queue_id", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    number: Mapped[int]
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    procedure_id: Mapped[str] = mapped_column(String(80))
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"))
+    department_id: Mapped[str] = mapped_column(String(80))
+    queue_id: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(24), default="received")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    four_eyes: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[date | None]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    application: Mapped[Application] = relationship(back_populates="submissions")

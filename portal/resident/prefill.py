@@ -1,0 +1,302 @@
+"""Once only: fill a draft from the city's registers, with consent, provenance and audit.
+
+The definitions say which register fills which field (`prefill:`). Before anything is
+fetched the resident sees which registers would be read and why, and agrees per
+register; declining means typing the values in, never a dead end. Fetched values keep
+their provenance (register, time, editability); a locked value is put back from the
+register on every save, so a tampered form cannot change it; a correctable value may be
+changed with a reason, and the clerk sees "changed from register value X". Every read
+is written to the audit log: who, whose record, which fields, for which draft, on what
+ground.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.audit.services import record_event
+from portal.definitions.fields import LoadError, dump_value, load_value
+from portal.definitions.journey import Journey
+from portal.definitions.schema import AnyField, FieldBase, TextPair
+from portal.records.extract import RegisterExtract, RegisterUnavailable
+from portal.records.schema import ExtractDocument
+from portal.records.sources import RecordSource
+from portal.resident.services import DraftState, field_specs
+
+REGISTER_NAMES: dict[str, TextPair] = {
+    "resident_register": TextPair(ja="住民基本台帳", en="Resident register"),
+    "resident_tax": TextPair(ja="住民税の記録", en="Resident tax records"),
+    "nhi": TextPair(ja="国民健康保険の記録", en="National Health Insurance records"),
+    "late_elderly": TextPair(
+        ja="後期高齢者医療の記録", en="Late-stage elderly medical care records"
+    ),
+    "ltc_insurance": TextPair(ja="介護保険の記録", en="Long-term care insurance records"),
+    "seal": TextPair(ja="印鑑登録の記録", en="Seal registration records"),
+    "child_allowance": TextPair(ja="児童手当の記録", en="Child allowance records"),
+    "disability": TextPair(ja="障害者手帳の記録", en="Disability certificate records"),
+    "public_fund_account": TextPair(
+        ja="公金受取口座（登録されている方のみ）",
+        en="Registered public-fund bank account (only if you registered one)",
+    ),
+}
+
+# What the resident is asked about, in this order.
+STATUS_NOT_ASKED = "not_asked"
+STATUS_CHECKED = "checked"
+STATUS_DECLINED = "declined"
+STATUS_UNAVAILABLE = "unavailable"
+
+
+@dataclass
+class SourceUse:
+    """One register the journey could fill from, and the fields it would fill."""
+
+    source: str
+    fields: list[str] = field(default_factory=list)
+    subjects: set[str] = field(default_factory=set)
+
+    def name(self, lang: str) -> str:
+        return REGISTER_NAMES[self.source].get(lang)
+
+
+def prefilled_fields(journey: Journey) -> dict[str, FieldBase]:
+    """The journey's fields that a register can fill, by id (groups are typed in)."""
+    found: dict[str, FieldBase] = {}
+    for step in journey.steps:
+        for field_id in step.fields:
+            spec = journey.field_spec(field_id)
+            if isinstance(spec, FieldBase) and spec.prefill is not None:
+                found[field_id] = spec
+    return found
+
+
+def plan(journey: Journey) -> dict[str, SourceUse]:
+    """Which registers the chosen procedures would read, and for which fields."""
+    uses: dict[str, SourceUse] = {}
+    for field_id, spec in prefilled_fields(journey).items():
+        assert spec.prefill is not None
+        use = uses.setdefault(spec.prefill.source, SourceUse(spec.prefill.source))
+        use.fields.append(field_id)
+        use.subjects.add(spec.prefill.subject)
+    return dict(sorted(uses.items(), key=lambda item: list(REGISTER_NAMES).index(item[0])))
+
+
+def register_state(state: DraftState) -> dict[str, Any]:
+    """The draft's register record: consents, provenance, corrections, status."""
+    record = dict(state.draft.register or {})
+    record.setdefault("status", STATUS_NOT_ASKED)
+    record.setdefault("consents", {})
+    record.setdefault("provenance", {})
+    record.setdefault("corrections", {})
+    return record
+
+
+def _save_register(state: DraftState, record: Mapping[str, Any]) -> None:
+    # Assign a new dict so that SQLAlchemy sees the JSON column change.
+    state.draft.register = dict(record)
+
+
+def decline(state: DraftState, *, now: datetime) -> None:
+    """The resident types everything in; the clerk sees "not checked against the register"."""
+    record = register_state(state)
+    record["status"] = STATUS_DECLINED
+    record["consents"] = {}
+    record["decided_at"] = now.isoformat()
+    _save_register(state, record)
+
+
+def candidates(extract: RegisterExtract, lang: str) -> list[tuple[str, str]]:
+    """The related persons the resident may file about: (person key, how they are shown)."""
+    shown = []
+    for person in extract.related:
+        name = extract.value("resident_register", person.person_key, "name")
+        birth = extract.value("resident_register", person.person_key, "birth_date")
+        if not isinstance(name, Mapping):
+            continue
+        text = f"{name.get('family', '')} {name.get('given') or ''}".strip()
+        if birth:
+            text += f"（{birth}）" if lang != "en" else f" ({birth})"
+        shown.append((person.person_key, text))
+    return shown
+
+
+def fetch(
+    session: Session,
+    state: DraftState,
+    *,
+    source: RecordSource,
+    person_key: str,
+    consented: Collection[str],
+    actor: str,
+    now: datetime,
+) -> RegisterExtract | None:
+    """Read the consented registers once for this draft; None when they are unavailable."""
+    record = register_state(state)
+    sources = sorted(set(consented))
+    record["consents"] = {name: now.isoformat() for name in sources}
+    record["decided_at"] = now.isoformat()
+    try:
+        extract = source.fetch(person_key, sources)
+    except RegisterUnavailable as error:
+        record["status"] = STATUS_UNAVAILABLE
+        record["unavailable"] = list(error.sources)
+        _save_register(state, record)
+        return None
+    record["status"] = STATUS_CHECKED
+    record["extract"] = extract.document.model_dump(mode="json")
+    _save_register(state, record)
+    record_event(
+        session,
+        actor=actor,
+        action="register.read",
+        subject_type="person",
+        subject_id=person_key,
+        details={
+            "draft": state.draft.id,
+            "sources": sources,
+            "ground": "self",
+            "related": [person.person_key for person in extract.related],
+        },
+    )
+    return extract
+
+
+def stored_extract(state: DraftState) -> RegisterExtract | None:
+    """The extract fetched for this draft, if any (never fetched twice)."""
+    document = register_state(state).get("extract")
+    if not document:
+        return None
+    # Validated in JSON mode: the stored document holds dates as ISO text.
+    return RegisterExtract(ExtractDocument.model_validate_json(json.dumps(document)))
+
+
+def apply(
+    session: Session,
+    state: DraftState,
+    journey: Journey,
+    *,
+    extract: RegisterExtract,
+    concerned_key: str | None,
+    actor: str,
+    now: datetime,
+) -> list[str]:
+    """Fill the journey's fields from the extract; return the ids filled.
+
+    Values already answered in the questionnaire stay as the resident gave them.
+    """
+    record = register_state(state)
+    consents = record["consents"]
+    applicant_key = extract.person_key
+    answers = dict(state.answers)
+    provenance: dict[str, Any] = dict(record["provenance"])
+    filled: list[str] = []
+    read_about_concerned: list[str] = []
+    prior = set(state.life_event.questionnaire.fields)
+    for field_id, spec in prefilled_fields(journey).items():
+        assert spec.prefill is not None
+        prefill = spec.prefill
+        if prefill.source not in consents or field_id in prior:
+            continue
+        subject = applicant_key if prefill.subject == "applicant" else concerned_key
+        if subject is None:
+            continue
+        raw = extract.value(prefill.source, subject, prefill.path)
+        if raw is None:
+            continue
+        try:
+            value = load_value(spec, raw)
+        except LoadError:
+            continue
+        answers[field_id] = value
+        provenance[field_id] = {
+            "source": prefill.source,
+            "subject": prefill.subject,
+            "fetched_at": (extract.source_fetched_at(prefill.source) or now).isoformat(),
+            "editability": prefill.editability,
+            "value": dump_value(spec, value),
+        }
+        filled.append(field_id)
+        if prefill.subject == "concerned":
+            read_about_concerned.append(field_id)
+    record["provenance"] = provenance
+    if concerned_key is not None:
+        record["concerned"] = concerned_key
+        via = next((p.via for p in extract.related if p.person_key == concerned_key), None)
+        record_event(
+            session,
+            actor=actor,
+            action="register.read",
+            subject_type="person",
+            subject_id=concerned_key,
+            details={
+                "draft": state.draft.id,
+                "fields": sorted(read_about_concerned),
+                "ground": f"related:{via}",
+                "on_behalf_of": applicant_key,
+            },
+        )
+    _save_register(state, record)
+    state.answers = answers
+    specs = field_specs(state.catalogue, state.life_event)
+    state.draft.answers = {
+        name: dump_value(specs[name], value)
+        for name, value in answers.items()
+        if name in specs and value is not None
+    }
+    return filled
+
+
+def provenance_of(state: DraftState) -> dict[str, dict[str, Any]]:
+    """Where each prefilled value came from."""
+    return dict(register_state(state)["provenance"])
+
+
+def locked_inputs(state: DraftState, journey: Journey) -> dict[str, str | list[str]]:
+    """The input values of locked fields, as the register gave them (put back on save)."""
+    from portal.resident.pages import stored_inputs
+
+    inputs: dict[str, str | list[str]] = {}
+    for field_id, origin in provenance_of(state).items():
+        if origin["editability"] != "locked":
+            continue
+        try:
+            spec: AnyField = journey.field_spec(field_id)
+        except KeyError:
+            continue
+        inputs.update(stored_inputs(field_id, spec, load_value(spec, origin["value"])))
+    return inputs
+
+
+def record_corrections(
+    state: DraftState, journey: Journey, values: Mapping[str, object], reasons: Mapping[str, str]
+) -> dict[str, str]:
+    """Keep "changed from register value X" with the reason; return fields missing a reason."""
+    record = register_state(state)
+    corrections = dict(record["corrections"])
+    missing: dict[str, str] = {}
+    for field_id, origin in provenance_of(state).items():
+        if field_id not in values or origin["editability"] != "correctable":
+            continue
+        spec = journey.field_spec(field_id)
+        new = dump_value(spec, values[field_id])
+        if new == origin["value"]:
+            corrections.pop(field_id, None)
+            continue
+        reason = (reasons.get(field_id) or "").strip()
+        if not reason:
+            missing[field_id] = "correction_reason_required"
+            continue
+        corrections[field_id] = {
+            "register_value": origin["value"],
+            "new_value": new,
+            "reason": reason[:500],
+        }
+    record["corrections"] = corrections
+    _save_register(state, record)
+    return missing
