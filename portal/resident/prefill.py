@@ -160,6 +160,13 @@ def fetch(
         details={
             "draft": state.draft.id,
             "sources": sources,
+            "fields": sorted(
+                field_id
+                for field_id, spec in prefilled_fields(state.form).items()
+                if spec.prefill is not None
+                and spec.prefill.source in sources
+                and spec.prefill.subject == "applicant"
+            ),
             "ground": "self",
             "related": [person.person_key for person in extract.related],
         },

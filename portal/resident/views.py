@@ -162,6 +162,8 @@ def _page_response(
             action=url_for(endpoint, draft_id=state.draft.id, step_key=step_key),
             returning=_returning(),
             section=_section_title(state, page.step.owner, lang),
+            register_unavailable=journey is not state.questionnaire
+            and prefill.register_state(state)["status"] == prefill.STATUS_UNAVAILABLE,
         ),
         status,
     )

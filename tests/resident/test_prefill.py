@@ -196,3 +196,24 @@ def test_signed_out_residents_go_straight_to_the_form(procedures_loaded, client)
         listing, data={"csrf_token": token(html), "procedures": ["nhi_loss_on_death"]}
     )
     assert "/form/" in response.headers["Location"]
+
+
+def test_a_register_that_is_down_means_manual_entry_with_a_plain_notice(
+    signed_in_as, app, client, monkeypatch
+):
+    from portal.records.extract import RegisterUnavailable
+    from portal.records.sources import DemoRecordSource
+
+    def down(self, person_key, sources):
+        raise RegisterUnavailable(",".join(sorted(sources)), "timeout")
+
+    monkeypatch.setattr(DemoRecordSource, "fetch", down)
+    signed_in_as("demo-0024")
+    consent = _to_consent(client)
+    first = _consent_all(client, consent).headers["Location"]
+    page = client.get(first).get_data(as_text=True)
+    assert "市の記録を読み込めませんでした" in page
+    assert 'name="applicant_name.family" value=""' in page
+    with app.app_context():
+        draft = db.session.scalars(select(Draft)).one()
+        assert draft.register["status"] == "unavailable"
