@@ -110,6 +110,13 @@ def file_draft(
             continue
         if dump_value(journey.field_spec(field_id), answers[field_id]) != origin["value"]:
             problems.setdefault(field_id, []).append("locked_value_changed")  # type: ignore[arg-type]
+    from portal.resident.filers import procedures_not_allowed
+
+    not_allowed = procedures_not_allowed(journey, register, answers)
+    if not_allowed:
+        problems.setdefault("procedures", []).extend(  # type: ignore[arg-type]
+            f"not_allowed:{procedure_id}" for procedure_id in not_allowed
+        )
     if problems:
         raise SubmitRefused(problems)
 

@@ -77,8 +77,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "郵便番号を確かめるか、住所を入力してください。"
         ),
         "en": (
-            "No address was found for this postal code. "
-            "Check it, or enter the address yourself."
+            "No address was found for this postal code. Check it, or enter the address yourself."
         ),
     },
     "correction_reason_required": {

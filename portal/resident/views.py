@@ -35,7 +35,13 @@ from portal.documents.storage import file_storage
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.records.sources import record_source
-from portal.resident import pages, prefill, receipts, services  # noqa: F401  (receipts registers its job handler)
+from portal.resident import (  # noqa: F401  (receipts registers its job handler)
+    filers,
+    pages,
+    prefill,
+    receipts,
+    services,
+)
 from portal.resident.services import DraftState
 
 bp = Blueprint("resident", __name__)
@@ -602,6 +608,18 @@ def check_answers(draft_id: str, declaration_error: str | None = None) -> Respon
             lang=lang,
             signed_in=g.get("user") is not None,
             declaration_error=declaration_error,
+            not_allowed=[
+                (
+                    state.catalogue.procedure(procedure_id).model.title.get(lang),
+                    [
+                        filers.ROLE_NAMES[role].get(lang)
+                        for role in state.catalogue.procedure(procedure_id).model.rules.who_may_file
+                    ],
+                )
+                for procedure_id in filers.procedures_not_allowed(
+                    journey, prefill.register_state(state), state.answers
+                )
+            ],
         ),
         400 if declaration_error else 200,
     )

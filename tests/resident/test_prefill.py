@@ -217,3 +217,38 @@ def test_a_register_that_is_down_means_manual_entry_with_a_plain_notice(
     with app.app_context():
         draft = db.session.scalars(select(Draft)).one()
         assert draft.register["status"] == "unavailable"
+
+
+def test_a_procedure_the_register_says_you_may_not_file_is_named_and_refused(
+    signed_in_as, app, client
+):
+    from tests.resident.test_journey import _walk_form
+
+    signed_in_as("demo-0024")  # the son of the deceased, living in another household
+    answers = {
+        **BEREAVEMENT,
+        "deceased_was_household_head": "yes",
+        "household_remains_two_or_more": "yes",
+    }
+    listing = answer_questions(client, start(client), answers)
+    html = client.get(listing).get_data(as_text=True)
+    chosen = ["household_head_change", "nhi_loss_on_death"]
+    consent = client.post(listing, data={"csrf_token": token(html), "procedures": chosen}).headers[
+        "Location"
+    ]
+    person_page = _consent_all(client, consent).headers["Location"]
+    html = client.get(person_page).get_data(as_text=True)
+    father = re.search(r'name="person" value="(demo-[0-9]+)">\s*<label[^>]*>中村 勝', html).group(1)
+    first = client.post(person_page, data={"csrf_token": token(html), "person": father})
+    check, _pages = _walk_form(client, first.headers["Location"])
+    page = client.get(check).get_data(as_text=True)
+    assert "ご自身では申請できない手続" in page
+    assert "世帯主変更届" in page.split("ご自身では申請できない手続")[1].split("</ul>")[0]
+    response = client.post(
+        check.replace("/check", "/submit"), data={"csrf_token": token(page), "declaration": "yes"}
+    )
+    assert response.headers["Location"].endswith("/check")
+    with app.app_context():
+        from portal.backoffice.models import Application
+
+        assert db.session.scalars(select(Application)).all() == []
