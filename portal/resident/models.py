@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import utcnow
@@ -39,3 +39,21 @@ class Draft(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RegisterReport(db.Model):  # type: ignore[name-defined]
+    """A resident's report that a register holds a wrong value, for the owning department."""
+
+    __tablename__ = "register_reports"
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(80))
+    draft_id: Mapped[str | None] = mapped_column(String(43))
+    source: Mapped[str] = mapped_column(String(40))
+    field_id: Mapped[str] = mapped_column(String(80))
+    department_id: Mapped[str] = mapped_column(String(80), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

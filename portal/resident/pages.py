@@ -60,6 +60,7 @@ class FieldView:
     source_badge: str | None = None
     locked_value: str | None = None
     reason: InputView | None = None
+    report_url: str | None = None
 
     @property
     def is_fieldset(self) -> bool:

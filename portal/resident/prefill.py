@@ -27,6 +27,7 @@ from portal.definitions.schema import AnyField, FieldBase, TextPair
 from portal.records.extract import RegisterExtract, RegisterUnavailable
 from portal.records.schema import ExtractDocument
 from portal.records.sources import RecordSource
+from portal.resident.models import RegisterReport
 from portal.resident.services import DraftState, field_specs
 
 REGISTER_NAMES: dict[str, TextPair] = {
@@ -45,6 +46,22 @@ REGISTER_NAMES: dict[str, TextPair] = {
         en="Registered public-fund bank account (only if you registered one)",
     ),
 }
+
+# The department that keeps each register and hears that a value in it is wrong.
+REGISTER_DEPARTMENTS = {
+    "resident_register": "citizens",
+    "seal": "citizens",
+    "resident_tax": "taxation",
+    "nhi": "insurance_pension",
+    "late_elderly": "insurance_pension",
+    "ltc_insurance": "ltc_insurance",
+    "child_allowance": "child_support",
+    "disability": "disability_welfare",
+    # The public-fund account is registered with the Digital Agency; the citizens
+    # division helps residents correct it.
+    "public_fund_account": "citizens",
+}
+MAX_REPORT_LENGTH = 1000
 
 # What the resident is asked about, in this order.
 STATUS_NOT_ASKED = "not_asked"
@@ -307,3 +324,42 @@ def record_corrections(
     record["corrections"] = corrections
     _save_register(state, record)
     return missing
+
+
+def report_wrong_value(
+    session: Session,
+    state: DraftState,
+    *,
+    user_id: int,
+    person_key: str,
+    field_id: str,
+    message: str,
+    actor: str,
+    now: datetime,
+) -> RegisterReport:
+    """Send the owning department a report that a prefilled register value is wrong."""
+    origin = provenance_of(state).get(field_id)
+    if origin is None:
+        raise KeyError(field_id)
+    report = RegisterReport(
+        user_id=user_id,
+        person_key=person_key,
+        draft_id=state.draft.id,
+        source=str(origin["source"]),
+        field_id=field_id,
+        department_id=REGISTER_DEPARTMENTS[str(origin["source"])],
+        message=message,
+        status="open",
+        created_at=now,
+    )
+    session.add(report)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="register.reported_wrong",
+        subject_type="register_report",
+        subject_id=str(report.id),
+        details={"source": report.source, "field": field_id, "department": report.department_id},
+    )
+    return report

@@ -7,6 +7,8 @@ browser that started them until sign-in ties them to a person.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import (
     Blueprint,
     abort,
@@ -28,7 +30,13 @@ from portal.catalogue.services import catalogue_for_pins, published_catalogue
 from portal.database import utcnow
 from portal.definitions.expressions import EvalContext, default_context
 from portal.definitions.fields import FieldError
-from portal.definitions.japanese import InvalidValue, lookup_postal_code, parse_postal_code
+from portal.definitions.japanese import (
+    InvalidValue,
+    check_text,
+    lookup_postal_code,
+    message_for,
+    parse_postal_code,
+)
 from portal.definitions.journey import Journey, StepNotAvailable
 from portal.definitions.schema import GroupField
 from portal.documents.storage import file_storage
@@ -43,6 +51,7 @@ from portal.resident import (  # noqa: F401  (receipts registers its job handler
     services,
 )
 from portal.resident.services import DraftState
+from portal.security import safe_redirect_target
 
 bp = Blueprint("resident", __name__)
 
@@ -151,6 +160,20 @@ def _page_response(
         progress=journey.progress(step_key, state.answers, context),
         provenance=prefill.provenance_of(state) if journey is not state.questionnaire else None,
     )
+    view.fields = [
+        replace(
+            item,
+            report_url=url_for(
+                "resident.report_register",
+                draft_id=state.draft.id,
+                field_id=item.id,
+                next=request.full_path.rstrip("?"),
+            ),
+        )
+        if item.source_badge and g.get("user") is not None
+        else item
+        for item in view.fields
+    ]
     if previous is not None:
         back_url = url_for(endpoint, draft_id=state.draft.id, step_key=previous.key)
     elif endpoint == "resident.fill_step":
@@ -673,6 +696,68 @@ def submit_draft(draft_id: str) -> ResponseReturnValue:
     return redirect(
         url_for("resident.show_application", reference=filed.application.reference), 303
     )
+
+
+@bp.route("/drafts/<draft_id>/report/<field_id>", methods=["GET", "POST"])
+def report_register(draft_id: str, field_id: str) -> ResponseReturnValue:
+    """Tell the department that keeps a register that one of its values is wrong."""
+    state = _load(draft_id)
+    user = g.get("user")
+    person_key = _signed_in_person()
+    origin = prefill.provenance_of(state).get(field_id)
+    if user is None or person_key is None or origin is None:
+        abort(404)
+    lang = current_language()
+    back = safe_redirect_target(
+        request.values.get("next"), fallback=url_for("resident.check_answers", draft_id=draft_id)
+    )
+    label = state.form.field_spec(field_id).label.get(lang)
+    error = None
+    message = request.form.get("message", "")
+    if request.method == "POST":
+        try:
+            text = check_text(message, max_length=prefill.MAX_REPORT_LENGTH, multiline=True)
+        except InvalidValue as invalid:
+            text, error = "", message_for(invalid, lang)
+        if not error and not text.strip():
+            error = _("Tell us what is wrong in the record.")
+        if not error:
+            report = prefill.report_wrong_value(
+                db.session,
+                state,
+                user_id=user.id,
+                person_key=person_key,
+                field_id=field_id,
+                message=text,
+                actor=_actor(),
+                now=utcnow(),
+            )
+            db.session.commit()
+            return render_template(
+                "resident/report_sent.html",
+                label=label,
+                back_url=back,
+                department=_department_name(state, report.department_id, lang),
+            )
+    return (
+        render_template(
+            "resident/report.html",
+            state=state,
+            label=label,
+            field_id=field_id,
+            error=error,
+            message=message,
+            back_url=back,
+            register=prefill.REGISTER_NAMES[str(origin["source"])].get(lang),
+            value=pages.display(state.form.field_spec(field_id), state.answers.get(field_id), lang),
+        ),
+        400 if error else 200,
+    )
+
+
+def _department_name(state: DraftState, department_id: str, lang: str) -> str:
+    names = {d.id: d.name.get(lang) for d in state.catalogue.departments}
+    return names.get(department_id, department_id)
 
 
 def _own_application(reference: str) -> backoffice.Application:

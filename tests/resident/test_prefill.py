@@ -252,3 +252,34 @@ def test_a_procedure_the_register_says_you_may_not_file_is_named_and_refused(
         from portal.backoffice.models import Application
 
         assert db.session.scalars(select(Application)).all() == []
+
+
+def test_a_wrong_register_value_is_reported_to_its_department(signed_in_as, app, client):
+    from portal.resident.models import RegisterReport
+
+    signed_in_as("demo-0024")
+    consent = _to_consent(client)
+    person_page = _consent_all(client, consent).headers["Location"]
+    html = client.get(person_page).get_data(as_text=True)
+    father = re.search(r'name="person" value="(demo-[0-9]+)">\s*<label[^>]*>中村 勝', html).group(1)
+    first = client.post(person_page, data={"csrf_token": token(html), "person": father})
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+/report/applicant_birth_date[^"]*)"', page)
+    assert link, "a report link beside the locked birth date"
+    url = link.group(1).replace("&amp;", "&")
+    form = client.get(url).get_data(as_text=True)
+    empty = client.post(url, data={"csrf_token": token(form), "message": "  "})
+    assert empty.status_code == 400
+    sent = client.post(
+        url, data={"csrf_token": token(form), "message": "生年月日は3月21日が正しいです"}
+    )
+    assert sent.status_code == 200
+    assert "市民課" in sent.get_data(as_text=True)
+    with app.app_context():
+        report = db.session.scalars(select(RegisterReport)).one()
+        assert (report.source, report.field_id, report.department_id) == (
+            "resident_register",
+            "applicant_birth_date",
+            "citizens",
+        )
+        assert "register.reported_wrong" in db.session.scalars(select(AuditEntry.action)).all()
