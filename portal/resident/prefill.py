@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -128,19 +128,64 @@ def decline(state: DraftState, *, now: datetime) -> None:
     _save_register(state, record)
 
 
+# The register says what the resident is to the related person ("child": the resident
+# is their child); people read it the other way round ("your parent").
+RELATED_AS = {
+    "child": TextPair(ja="親", en="your parent"),
+    "parent": TextPair(ja="子", en="your child"),
+    "spouse": TextPair(ja="配偶者", en="your spouse"),
+    "sibling": TextPair(ja="兄弟姉妹", en="your brother or sister"),
+    "grandchild": TextPair(ja="祖父母", en="your grandparent"),
+    "grandparent": TextPair(ja="孫", en="your grandchild"),
+    "relative": TextPair(ja="親族", en="a relative"),
+}
+DIED = TextPair(ja="死亡", en="died")
+BORN = TextPair(ja="生", en="born")
+
+
 def candidates(extract: RegisterExtract, lang: str) -> list[tuple[str, str]]:
-    """The related persons the resident may file about: (person key, how they are shown)."""
+    """The related persons the resident may file about: (person key, how they are shown).
+
+    Each is shown with what they are to the resident and their dates, the deceased first.
+    """
+    from portal.definitions.japanese import format_date_en, format_date_ja
+
+    def day(value: object) -> str:
+        parsed = date.fromisoformat(str(value))
+        return format_date_en(parsed) if lang == "en" else format_date_ja(parsed)
+
     shown = []
     for person in extract.related:
         name = extract.value("resident_register", person.person_key, "name")
-        birth = extract.value("resident_register", person.person_key, "birth_date")
         if not isinstance(name, Mapping):
             continue
-        text = f"{name.get('family', '')} {name.get('given') or ''}".strip()
+        birth = extract.value("resident_register", person.person_key, "birth_date")
+        death = extract.value("resident_register", person.person_key, "death_date")
+        details = []
+        if person.relationship in RELATED_AS:
+            details.append(RELATED_AS[person.relationship].get(lang))
         if birth:
-            text += f"（{birth}）" if lang != "en" else f" ({birth})"
-        shown.append((person.person_key, text))
-    return shown
+            details.append(
+                f"{BORN.get(lang)} {day(birth)}"
+                if lang == "en"
+                else f"{day(birth)}{BORN.get(lang)}"
+            )
+        if death:
+            details.append(
+                f"{DIED.get(lang)} {day(death)}"
+                if lang == "en"
+                else f"{day(death)}{DIED.get(lang)}"
+            )
+        text = f"{name.get('family', '')} {name.get('given') or ''}".strip()
+        if details:
+            separator = ", " if lang == "en" else "・"
+            text += (
+                f" ({separator.join(details)})"
+                if lang == "en"
+                else f"（{separator.join(details)}）"
+            )
+        shown.append((death is None, person.person_key, text))
+    return [(key, text) for _alive, key, text in sorted(shown, key=lambda item: item[0])]
 
 
 def fetch(
