@@ -117,6 +117,15 @@ def file_draft(
         problems.setdefault("procedures", []).extend(  # type: ignore[arg-type]
             f"not_allowed:{procedure_id}" for procedure_id in not_allowed
         )
+    supplied = state.draft.documents or {}
+    for procedure in journey.procedures:
+        if procedure.id in journey.exited_procedures(answers, context):
+            continue
+        for document in required_documents(procedure, answers, context):
+            if not supplied.get(f"{procedure.id}.{document.id}"):
+                problems.setdefault("documents", []).append(  # type: ignore[arg-type]
+                    f"missing:{procedure.id}.{document.id}"
+                )
     if problems:
         raise SubmitRefused(problems)
 
@@ -163,7 +172,7 @@ def file_draft(
                 if _known(journey, name)
             },
             documents=[
-                {"id": document.id, "delivery": "pending"}
+                {"id": document.id, **supplied.get(f"{procedure.id}.{document.id}", {})}
                 for document in required_documents(procedure, answers, context)
             ],
             four_eyes=bool(delivery and delivery.four_eyes),

@@ -36,6 +36,9 @@ class Draft(db.Model):  # type: ignore[name-defined]
     # Consents per register, the fetched extract, where each prefilled value came
     # from and the resident's corrections: see portal.resident.prefill.
     register: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Supporting documents by procedure and document id: an upload's storage key,
+    # type, size and shown name, or the alternative chosen (later, counter, post).
+    documents: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

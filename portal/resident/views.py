@@ -49,6 +49,7 @@ from portal.resident import (  # noqa: F401  (receipts registers its job handler
     prefill,
     receipts,
     services,
+    uploads,
 )
 from portal.resident.services import DraftState
 from portal.security import safe_redirect_target
@@ -276,6 +277,8 @@ def _after_page(state: DraftState, journey: Journey, step_key: str, endpoint: st
         if exit_page is not None:
             return redirect(url_for(endpoint, draft_id=draft_id, step_key=exit_page.key), 303)
         return redirect(url_for("resident.choose_procedures", draft_id=draft_id), 303)
+    if uploads.needed_documents(state, context):
+        return redirect(url_for("resident.supply_documents", draft_id=draft_id), 303)
     return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
 
 
@@ -607,6 +610,8 @@ def check_answers(draft_id: str, declaration_error: str | None = None) -> Respon
     pending = services.first_page_with_problems(journey, state.answers, context)
     if pending is not None:
         return redirect(url_for("resident.fill_step", draft_id=draft_id, step_key=pending), 303)
+    if uploads.undecided(state, context):
+        return redirect(url_for("resident.supply_documents", draft_id=draft_id), 303)
     sections = pages.answer_sections(
         journey,
         state.answers,
@@ -631,6 +636,7 @@ def check_answers(draft_id: str, declaration_error: str | None = None) -> Respon
             lang=lang,
             signed_in=g.get("user") is not None,
             declaration_error=declaration_error,
+            documents=uploads.needed_documents(state, context),
             not_allowed=[
                 (
                     state.catalogue.procedure(procedure_id).model.title.get(lang),
@@ -758,6 +764,90 @@ def report_register(draft_id: str, field_id: str) -> ResponseReturnValue:
 def _department_name(state: DraftState, department_id: str, lang: str) -> str:
     names = {d.id: d.name.get(lang) for d in state.catalogue.departments}
     return names.get(department_id, department_id)
+
+
+@bp.route("/drafts/<draft_id>/documents", methods=["GET", "POST"])
+def supply_documents(draft_id: str) -> ResponseReturnValue:
+    """Upload each supporting document, or say how it will reach the city instead."""
+    state = _load(draft_id)
+    _require_form(state)
+    context = _context()
+    lang = current_language()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        for item in uploads.needed_documents(state, context):
+            error = _take_document(state, item, lang)
+            if error:
+                errors[item.key] = error
+        db.session.commit()  # what was accepted is kept, whatever else failed
+        if not errors:
+            return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
+    needed = uploads.needed_documents(state, context)
+    return (
+        render_template(
+            "resident/documents.html",
+            state=state,
+            needed=needed,
+            errors=errors,
+            lang=lang,
+            type_names=uploads.TYPE_NAMES,
+        ),
+        400 if errors else 200,
+    )
+
+
+def _take_document(state: DraftState, item: uploads.NeededDocument, lang: str) -> str | None:
+    """Apply the resident's choice for one document; return an error message or None."""
+    choice = request.form.get(f"delivery:{item.key}", "")
+    previous = item.state or {}
+    if choice == uploads.UPLOAD:
+        sent = request.files.get(f"file:{item.key}")
+        data = sent.read() if sent is not None and sent.filename else b""
+        if not data and sent is not None and sent.filename:
+            return uploads.UploadRefused("upload_empty").message(lang)
+        if not data:
+            if previous.get("delivery") == uploads.UPLOAD:
+                return None
+            return uploads.UploadRefused("upload_missing").message(lang)
+        try:
+            content_type = uploads.check_upload(item.document, data)
+        except uploads.UploadRefused as refused:
+            return refused.message(lang)
+        key = file_storage().put("uploads", data, content_type)
+        if previous.get("key"):
+            file_storage().delete(previous["key"])
+        uploads.record(
+            state,
+            item.key,
+            {
+                "delivery": uploads.UPLOAD,
+                "key": key,
+                "content_type": content_type,
+                "size": len(data),
+                "name": uploads.shown_name(sent.filename if sent else None),
+            },
+        )
+        return None
+    if choice in item.document.alternatives:
+        if previous.get("key"):
+            file_storage().delete(previous["key"])
+        uploads.record(state, item.key, {"delivery": choice})
+        return None
+    return uploads.MESSAGES["choose_delivery"].get(lang)
+
+
+@bp.get("/drafts/<draft_id>/documents/<document_key>")
+def download_upload(draft_id: str, document_key: str) -> ResponseReturnValue:
+    """An uploaded document, to the draft's owner only, as a download."""
+    state = _load(draft_id)
+    entry = (state.draft.documents or {}).get(document_key) or {}
+    if entry.get("delivery") != uploads.UPLOAD:
+        abort(404)
+    response = current_app.response_class(
+        file_storage().get(entry["key"]), mimetype=entry["content_type"]
+    )
+    response.headers["Content-Disposition"] = "attachment"
+    return response
 
 
 def _own_application(reference: str) -> backoffice.Application:

@@ -69,3 +69,25 @@ def fill_page(html: str, overrides: dict | None = None) -> dict:
         data[name] = sample_for(name)
     data.update(overrides)
     return data
+
+
+TINY_PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def documents_data(html: str, *, allow_upload: bool = True) -> dict:
+    """Answer the documents page: another way where offered, else a small PDF upload."""
+    import io
+
+    data: dict = {"csrf_token": token(html)}
+    choices: dict[str, list[str]] = {}
+    for name, value in re.findall(r'name="(delivery:[^"]+)" value="([^"]+)"', html):
+        choices.setdefault(name, []).append(value)
+    for name, values in choices.items():
+        alternatives = [value for value in values if value != "upload"]
+        if alternatives:
+            data[name] = alternatives[0]
+        else:
+            assert allow_upload, f"{name} can only be uploaded"
+            data[name] = "upload"
+            data["file:" + name.split(":", 1)[1]] = (io.BytesIO(TINY_PDF), "document.pdf")
+    return data

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.resident.models import Draft
-from tests.resident.conftest import fill_page, token
+from tests.resident.conftest import documents_data, fill_page, token
 
 QUESTIONS = {
     "deceased_was_resident": "yes",
@@ -121,6 +121,13 @@ def _walk_form(client, location, limit=40):
             continue
         html = response.get_data(as_text=True)
         seen.append((location, html))
+        if location.endswith("/documents"):
+            response = client.post(
+                location, data=documents_data(html), content_type="multipart/form-data"
+            )
+            assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+            location = response.headers["Location"]
+            continue
         add = re.search(r'id="add-item" [^>]*href="([^"]+/items/0[^"]*)"', html)
         if add and "まだ追加されていません" in html:
             item_page = client.get(add.group(1)).get_data(as_text=True)

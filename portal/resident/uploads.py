@@ -1,0 +1,135 @@
+"""Supporting documents: uploads checked by their content, or another way to deliver them.
+
+A definition lists the documents a procedure needs (`required_if`, `waived_if`, the
+accepted types, a size limit, and alternatives: later, at the counter, by post). An
+upload is accepted by what its bytes are, never by its file name; it is stored under a
+random key outside `static/`, and only its owner can download it again.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from portal.definitions.catalogue import CompiledProcedure
+from portal.definitions.expressions import EvalContext
+from portal.definitions.routing import required_documents
+from portal.definitions.schema import Document, TextPair
+from portal.resident.services import DraftState
+
+# The first bytes that identify each type a definition may accept.
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+TYPE_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+MAX_NAME_LENGTH = 100
+UPLOAD = "upload"
+
+MESSAGES = {
+    "upload_missing": TextPair(
+        ja="ファイルを選ぶか、別の提出方法を選んでください。",
+        en="Choose a file, or choose another way to send the document.",
+    ),
+    "upload_empty": TextPair(ja="選んだファイルは空です。", en="The file you chose is empty."),
+    "upload_too_large": TextPair(
+        ja="ファイルは{max_mb}MB以下にしてください。",
+        en="The file must be {max_mb} MB or smaller.",
+    ),
+    "upload_wrong_type": TextPair(
+        ja="{accepted}のファイルを選んでください（ファイルの中身で判断しています）。",
+        en="Choose a {accepted} file (we check what the file contains, not its name).",
+    ),
+    "choose_delivery": TextPair(
+        ja="この書類をどのように提出するか選んでください。",
+        en="Choose how you will send this document.",
+    ),
+}
+
+
+class UploadRefused(ValueError):
+    """An upload that cannot be accepted; `code` keys into MESSAGES."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    def message(self, lang: str) -> str:
+        return MESSAGES[self.code].get(lang).format(**self.params)
+
+
+@dataclass(frozen=True)
+class NeededDocument:
+    """One document a chosen procedure needs, and what the resident has done about it."""
+
+    procedure: CompiledProcedure
+    document: Document
+    state: Mapping[str, Any] | None
+
+    @property
+    def key(self) -> str:
+        """The form name and URL part of this document: `procedure.document`."""
+        return f"{self.procedure.id}.{self.document.id}"
+
+
+def sniff(data: bytes) -> str | None:
+    """The type the content says it is, or None for anything unknown."""
+    for content_type, signatures in SIGNATURES.items():
+        if any(data.startswith(signature) for signature in signatures):
+            return content_type
+    return None
+
+
+def shown_name(filename: str | None) -> str:
+    """The file name as the resident sees it again: no folders, no control characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
+    return name.strip()[:MAX_NAME_LENGTH] or "file"
+
+
+def check_upload(document: Document, data: bytes) -> str:
+    """Return the content type of an acceptable upload, or raise UploadRefused."""
+    if not data:
+        raise UploadRefused("upload_empty")
+    if len(data) > document.max_size_mb * 1024 * 1024:
+        raise UploadRefused("upload_too_large", max_mb=document.max_size_mb)
+    content_type = sniff(data)
+    if content_type is None or content_type not in document.accept:
+        accepted = "・".join(TYPE_NAMES.get(kind, kind) for kind in document.accept)
+        raise UploadRefused("upload_wrong_type", accepted=accepted)
+    return content_type
+
+
+def needed_documents(state: DraftState, context: EvalContext) -> list[NeededDocument]:
+    """The documents the chosen procedures need, with what has been done about each."""
+    journey = state.form
+    answers = journey.prune(state.answers, context)
+    exited = set(journey.exited_procedures(answers, context))
+    stored = state.draft.documents or {}
+    needed = []
+    for procedure in journey.procedures:
+        if procedure.id in exited:
+            continue
+        for document in required_documents(procedure, answers, context):
+            current = stored.get(f"{procedure.id}.{document.id}")
+            needed.append(NeededDocument(procedure, document, current))
+    return needed
+
+
+def record(state: DraftState, key: str, entry: Mapping[str, Any] | None) -> None:
+    """Keep (or forget, with None) what was done about one document."""
+    documents = dict(state.draft.documents or {})
+    if entry is None:
+        documents.pop(key, None)
+    else:
+        documents[key] = dict(entry)
+    state.draft.documents = documents
+
+
+def undecided(state: DraftState, context: EvalContext) -> list[NeededDocument]:
+    """Documents with neither an upload nor another way of sending them chosen."""
+    return [item for item in needed_documents(state, context) if not item.state]
