@@ -43,6 +43,15 @@ def _to_documents(client):
     raise AssertionError("never reached the documents page")
 
 
+def _open_documents(sign_in, client):
+    """Sign in as the son of the deceased and reach the documents page of the funeral grant."""
+    sign_in("demo-0024")
+    location = _to_documents(client)
+    html = client.get(location).get_data(as_text=True)
+    key = re.search(r'name="delivery:([^"]+)"', html).group(1)
+    return location, html, key
+
+
 def _post(client, location, html, **fields):
     return client.post(
         location,
@@ -52,10 +61,7 @@ def _post(client, location, html, **fields):
 
 
 def test_a_lying_extension_is_refused_and_nothing_else_is_lost(signed_in_as, app, client):  # noqa: F811
-    signed_in_as("demo-0024")
-    location = _to_documents(client)
-    html = client.get(location).get_data(as_text=True)
-    key = re.search(r'name="delivery:([^"]+)"', html).group(1)
+    location, html, key = _open_documents(signed_in_as, client)
     response = _post(
         client,
         location,
@@ -79,10 +85,7 @@ def test_an_upload_is_kept_by_content_type_and_only_its_owner_can_fetch_it(
     app,
     client,
 ):
-    signed_in_as("demo-0024")
-    location = _to_documents(client)
-    html = client.get(location).get_data(as_text=True)
-    key = re.search(r'name="delivery:([^"]+)"', html).group(1)
+    location, html, key = _open_documents(signed_in_as, client)
     response = _post(
         client,
         location,
@@ -107,10 +110,7 @@ def test_an_upload_is_kept_by_content_type_and_only_its_owner_can_fetch_it(
 
 
 def test_too_large_and_missing_files_get_clear_messages(signed_in_as, app, client):  # noqa: F811
-    signed_in_as("demo-0024")
-    location = _to_documents(client)
-    html = client.get(location).get_data(as_text=True)
-    key = re.search(r'name="delivery:([^"]+)"', html).group(1)
+    location, html, key = _open_documents(signed_in_as, client)
     missing = _post(client, location, html, **{f"delivery:{key}": "upload"})
     assert "ファイルを選ぶか、別の提出方法を選んでください。" in missing.get_data(as_text=True)
     big = PDF + b"0" * (11 * 1024 * 1024)
@@ -124,10 +124,7 @@ def test_too_large_and_missing_files_get_clear_messages(signed_in_as, app, clien
 
 
 def test_an_alternative_is_recorded_and_filed_with_the_submission(signed_in_as, app, client):  # noqa: F811
-    signed_in_as("demo-0024")
-    location = _to_documents(client)
-    html = client.get(location).get_data(as_text=True)
-    key = re.search(r'name="delivery:([^"]+)"', html).group(1)
+    location, html, key = _open_documents(signed_in_as, client)
     response = _post(client, location, html, **{f"delivery:{key}": "post"})
     check = response.headers["Location"]
     assert check.endswith("/check")
