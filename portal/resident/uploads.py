@@ -17,6 +17,7 @@ from portal.definitions.catalogue import CompiledProcedure
 from portal.definitions.expressions import EvalContext
 from portal.definitions.routing import required_documents
 from portal.definitions.schema import Document, TextPair
+from portal.documents.storage import Storage
 from portal.resident.services import DraftState
 
 # The first bytes that identify each type a definition may accept.
@@ -133,3 +134,48 @@ def record(state: DraftState, key: str, entry: Mapping[str, Any] | None) -> None
 def undecided(state: DraftState, context: EvalContext) -> list[NeededDocument]:
     """Documents with neither an upload nor another way of sending them chosen."""
     return [item for item in needed_documents(state, context) if not item.state]
+
+
+def apply_choice(
+    state: DraftState,
+    item: NeededDocument,
+    *,
+    choice: str,
+    filename: str | None,
+    data: bytes,
+    storage: Storage,
+) -> None:
+    """Keep the resident's choice for one document, or raise UploadRefused.
+
+    Choosing "upload" with no new file keeps an earlier upload; a new file or another
+    way of sending replaces it (and the replaced file is deleted).
+    """
+    previous = item.state or {}
+    if choice == UPLOAD:
+        if not data:
+            if filename:
+                raise UploadRefused("upload_empty")
+            if previous.get("delivery") == UPLOAD:
+                return
+            raise UploadRefused("upload_missing")
+        content_type = check_upload(item.document, data)
+        key = storage.put("uploads", data, content_type)
+        if previous.get("key"):
+            storage.delete(previous["key"])
+        record(
+            state,
+            item.key,
+            {
+                "delivery": UPLOAD,
+                "key": key,
+                "content_type": content_type,
+                "size": len(data),
+                "name": shown_name(filename),
+            },
+        )
+        return
+    if choice not in item.document.alternatives:
+        raise UploadRefused("choose_delivery")
+    if previous.get("key"):
+        storage.delete(previous["key"])
+    record(state, item.key, {"delivery": choice})

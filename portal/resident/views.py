@@ -798,42 +798,19 @@ def supply_documents(draft_id: str) -> ResponseReturnValue:
 
 def _take_document(state: DraftState, item: uploads.NeededDocument, lang: str) -> str | None:
     """Apply the resident's choice for one document; return an error message or None."""
-    choice = request.form.get(f"delivery:{item.key}", "")
-    previous = item.state or {}
-    if choice == uploads.UPLOAD:
-        sent = request.files.get(f"file:{item.key}")
-        data = sent.read() if sent is not None and sent.filename else b""
-        if not data and sent is not None and sent.filename:
-            return uploads.UploadRefused("upload_empty").message(lang)
-        if not data:
-            if previous.get("delivery") == uploads.UPLOAD:
-                return None
-            return uploads.UploadRefused("upload_missing").message(lang)
-        try:
-            content_type = uploads.check_upload(item.document, data)
-        except uploads.UploadRefused as refused:
-            return refused.message(lang)
-        key = file_storage().put("uploads", data, content_type)
-        if previous.get("key"):
-            file_storage().delete(previous["key"])
-        uploads.record(
+    sent = request.files.get(f"file:{item.key}")
+    try:
+        uploads.apply_choice(
             state,
-            item.key,
-            {
-                "delivery": uploads.UPLOAD,
-                "key": key,
-                "content_type": content_type,
-                "size": len(data),
-                "name": uploads.shown_name(sent.filename if sent else None),
-            },
+            item,
+            choice=request.form.get(f"delivery:{item.key}", ""),
+            filename=sent.filename if sent is not None else None,
+            data=sent.read() if sent is not None and sent.filename else b"",
+            storage=file_storage(),
         )
-        return None
-    if choice in item.document.alternatives:
-        if previous.get("key"):
-            file_storage().delete(previous["key"])
-        uploads.record(state, item.key, {"delivery": choice})
-        return None
-    return uploads.MESSAGES["choose_delivery"].get(lang)
+    except uploads.UploadRefused as refused:
+        return refused.message(lang)
+    return None
 
 
 @bp.get("/drafts/<draft_id>/documents/<document_key>")
