@@ -28,7 +28,7 @@ from portal.records.extract import RegisterExtract, RegisterUnavailable
 from portal.records.schema import ExtractDocument
 from portal.records.sources import RecordSource
 from portal.resident.models import RegisterReport
-from portal.resident.services import DraftState, field_specs
+from portal.resident.services import DraftState, store_answers
 
 REGISTER_NAMES: dict[str, TextPair] = {
     "resident_register": TextPair(ja="住民基本台帳", en="Resident register"),
@@ -311,13 +311,7 @@ def apply(
             },
         )
     _save_register(state, record)
-    state.answers = answers
-    specs = field_specs(state.catalogue, state.life_event)
-    state.draft.answers = {
-        name: dump_value(specs[name], value)
-        for name, value in answers.items()
-        if name in specs and value is not None
-    }
+    store_answers(state, answers, now)
     return filled
 
 

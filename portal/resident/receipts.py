@@ -12,7 +12,6 @@ from portal.backoffice.services import application_by_reference
 from portal.catalogue.services import catalogue_for_pins
 from portal.definitions.applicability import applicable_procedures
 from portal.definitions.expressions import default_context
-from portal.definitions.fields import load_value
 from portal.definitions.journey import Journey
 from portal.documents.receipt import (
     AnswerSection,
@@ -24,6 +23,7 @@ from portal.documents.receipt import (
 from portal.documents.storage import file_storage
 from portal.jobs.services import job_handler
 from portal.resident.pages import answer_sections
+from portal.resident.services import field_specs, load_answers
 
 NEXT_STEPS = {
     "ja": [
@@ -46,13 +46,7 @@ def receipt_data(session: Session, application: Application) -> ReceiptData:
     life_event = catalogue.life_event(application.life_event_id)
     procedure_ids = [submission.procedure_id for submission in application.submissions]
     journey = Journey.for_life_event(catalogue, life_event, procedure_ids)
-    answers: dict[str, Any] = {}
-    specs = {**life_event.questionnaire.fields, **life_event.shared.fields}
-    for procedure_id in life_event.model.procedures:
-        specs.update(catalogue.procedure(procedure_id).fields)
-    for field_id, data in application.answers.items():
-        if field_id in specs:
-            answers[field_id] = load_value(specs[field_id], data)
+    answers = load_answers(application.answers, field_specs(catalogue, life_event))
     context = default_context(application.submitted_at.date())
     departments = {department.id: department.name.get(lang) for department in catalogue.departments}
     listing = applicable_procedures(catalogue, life_event, answers, context)

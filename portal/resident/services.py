@@ -73,7 +73,7 @@ def field_specs(catalogue: Catalogue, life_event: CompiledLifeEvent) -> dict[str
     return specs
 
 
-def _load_answers(stored: Mapping[str, object], specs: Mapping[str, AnyField]) -> dict[str, object]:
+def load_answers(stored: Mapping[str, object], specs: Mapping[str, AnyField]) -> dict[str, object]:
     answers: dict[str, object] = {}
     for field_id, data in stored.items():
         spec = specs.get(field_id)
@@ -136,7 +136,7 @@ def open_draft(
         return None
     catalogue = catalogue_for_pins(session, draft.pins)
     life_event = catalogue.life_event(draft.life_event_id)
-    answers = _load_answers(draft.answers or {}, field_specs(catalogue, life_event))
+    answers = load_answers(draft.answers or {}, field_specs(catalogue, life_event))
     return DraftState(draft, catalogue, life_event, answers)
 
 
@@ -149,7 +149,7 @@ def drafts_of(session: Session, *, owner_key: str, now: datetime) -> Sequence[Dr
     ).all()
 
 
-def _store(state: DraftState, answers: Mapping[str, object], now: datetime) -> None:
+def store_answers(state: DraftState, answers: Mapping[str, object], now: datetime) -> None:
     specs = field_specs(state.catalogue, state.life_event)
     state.answers = dict(answers)
     state.draft.answers = _dump_answers(answers, specs)
@@ -200,7 +200,7 @@ def save_page(
             result.values, {name: [FieldError(code)] for name, code in missing.items()}
         )
     merged = merge_answers(state.answers, result.values)
-    _store(state, journey.prune(merged, context), now)
+    store_answers(state, journey.prune(merged, context), now)
     return result
 
 
@@ -226,7 +226,7 @@ def save_item(
         answers = journey.add_item(state.answers, group_id, item)
     else:
         answers = journey.replace_item(state.answers, group_id, index, item)
-    _store(state, answers, now)
+    store_answers(state, answers, now)
     return item, {}
 
 
@@ -237,7 +237,7 @@ def remove_item(
     journey = state.form
     group_id = journey.page(step_key, state.answers, context).step.compiled.loop
     assert group_id is not None
-    _store(state, journey.remove_item(state.answers, group_id, index), now)
+    store_answers(state, journey.remove_item(state.answers, group_id, index), now)
 
 
 def procedure_list(state: DraftState, context: EvalContext) -> ProcedureList:
@@ -261,7 +261,7 @@ def choose_procedures(
     state.draft.procedure_ids = [procedure_id for procedure_id in offered if procedure_id in chosen]
     state.draft.stage = "form"
     state.__dict__.pop("form", None)
-    _store(state, state.answers, now)
+    store_answers(state, state.answers, now)
 
 
 def chosen_still_offered(state: DraftState, context: EvalContext) -> bool:

@@ -83,11 +83,8 @@ def test_signed_in_resident_is_asked_before_anything_is_read(signed_in_as, app, 
     assert consent.endswith("/records")
     html = client.get(consent).get_data(as_text=True)
     assert "住民基本台帳" in html and "国民健康保険の記録" in html
-    assert (
-        "checked"
-        not in html.split("<main", 1)[1].split("</form>")[0].replace('name="csrf_token"', "")
-        or "checked" not in html
-    ), "nothing is ticked for the resident"
+    assert re.findall(r'name="sources" value="[^"]+"', html), "the registers are offered"
+    assert not re.search(r'name="sources"[^>]*\bchecked', html), "nothing is ticked for them"
     with app.app_context():
         assert not db.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "register.read")
