@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     register_records(app)
     register_jobs(app)
     register_documents(app)
+    register_notifications(app)
     register_errors(app)
     register_commands(app)
     return app
@@ -73,14 +74,22 @@ def register_i18n(app: Flask) -> None:
     i18n.init_app(app)
 
 
+def register_notifications(app: Flask) -> None:
+    from portal.notifications import register_notifications as register
+
+    register(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from portal import health
+    from portal.backoffice.views import bp as backoffice_bp
     from portal.resident.views import bp as resident_bp
     from portal.site.views import bp as site_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(site_bp)
     app.register_blueprint(resident_bp)
+    app.register_blueprint(backoffice_bp)
 
 
 def register_identity(app: Flask) -> None:

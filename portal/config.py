@@ -14,19 +14,26 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_KEY_LENGTH = 32
 DEMO_IDP_PATH = "/demo-idp"
-DEFAULT_OIDC_SCOPES = ("openid", "profile")
+DEFAULT_OIDC_SCOPES = ("openid", "profile", "email")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 §3.3
 _CLAIM_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# The default port of each way of reaching a mail server: plain, TLS from the first
+# byte (RFC 8314), and plain upgraded with STARTTLS (RFC 3207).
+SMTP_PORTS = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
+SMTP_URL_EXAMPLE = "smtp+starttls://user:password@mail.city.example:587?from=noreply@city.example"
+_MAIL_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+)
 
 
 class ConfigError(Exception):
@@ -83,6 +90,22 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True)
+class SmtpServer:
+    """The mail server emails leave through, how to reach and log in to it, and our From."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None = field(repr=False)
+    sender: str
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated settings the application is built from."""
 
@@ -94,6 +117,10 @@ class Settings:
     max_upload_mb: int
     log_level: str
     identity: IdentitySettings
+    # Empty: development keeps emails in an outbox folder instead of sending them.
+    smtp_url: str = field(repr=False)
+    # The public address links in emails start with (a job has no request to ask).
+    portal_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -121,6 +148,8 @@ class Settings:
             "BABEL_DEFAULT_LOCALE": "ja",
             "BABEL_DEFAULT_TIMEZONE": self.timezone,
             **self.identity.flask_config(),
+            "SMTP_URL": self.smtp_url,
+            "PORTAL_URL": self.portal_url,
         }
 
 
@@ -350,6 +379,90 @@ def _identity(
     )
 
 
+def parse_smtp_url(raw: str) -> SmtpServer:
+    """Read ``scheme://[user:password@]host[:port]?from=address``; ConfigError when it is bad.
+
+    Messages never repeat the URL, which may hold the password.
+    """
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        raise ConfigError(f"SMTP_URL must be a URL such as {SMTP_URL_EXAMPLE}.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SMTP_PORTS:
+        raise ConfigError(
+            "SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, "
+            f"such as {SMTP_URL_EXAMPLE}."
+        )
+    try:
+        port = SMTP_PORTS[scheme] if parts.port is None else parts.port
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise ConfigError("SMTP_URL must have a port between 1 and 65535.")
+    if not parts.hostname:
+        raise ConfigError(f"SMTP_URL must name the mail server, such as {SMTP_URL_EXAMPLE}.")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ConfigError(
+            f"SMTP_URL must not have a path or a fragment, such as {SMTP_URL_EXAMPLE}."
+        )
+    query = parse_qs(parts.query, keep_blank_values=True)
+    senders = query.pop("from", [])
+    if query or len(senders) != 1 or not _MAIL_ADDRESS.fullmatch(senders[0]):
+        raise ConfigError(
+            "SMTP_URL must end with ?from= and the address emails are sent from, "
+            f"such as {SMTP_URL_EXAMPLE}."
+        )
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if (username is None) != (password is None):
+        raise ConfigError("SMTP_URL must give both a user name and a password, or neither.")
+    server = SmtpServer(scheme, parts.hostname, port, username, password, senders[0])
+    if password is not None and scheme == "smtp" and not server.loopback:
+        raise ConfigError(
+            "SMTP_URL must use smtps:// or smtp+starttls:// when it carries a password, "
+            "unless the server is on 127.0.0.1 or localhost."
+        )
+    return server
+
+
+def _portal_url(environ: Mapping[str, str], env: str, port: int) -> str:
+    """The portal's public address; development serves on the loopback, production on https."""
+    raw = _text(environ, "PORTAL_URL")
+    production = env == "production"
+    if raw is None:
+        if production:
+            raise ConfigError(
+                "PORTAL_URL must be set when PORTAL_ENV=production: the portal's public "
+                "address that links in emails point to, such as https://madoguchi.city.example."
+            )
+        return f"http://127.0.0.1:{port}"
+    text = raw.rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            "PORTAL_URL must be the portal's public address, such as "
+            f"https://madoguchi.city.example, not {text!r}."
+        )
+    if production and parts.scheme != "https":
+        raise ConfigError(f"PORTAL_URL must be an https address in production, not {text!r}.")
+    return text
+
+
+def _smtp_url(environ: Mapping[str, str], env: str) -> str:
+    """Return a checked SMTP_URL, or "" for the development outbox; production needs one."""
+    raw = _text(environ, "SMTP_URL")
+    if raw is None:
+        if env == "production":
+            raise ConfigError(
+                "SMTP_URL must be set when PORTAL_ENV=production: the mail server emails "
+                f"to residents go through, such as {SMTP_URL_EXAMPLE}."
+            )
+        return ""
+    parse_smtp_url(raw)
+    return raw
+
+
 def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     """Validate the environment and return the settings, or raise ConfigError."""
     env = _text(environ, "PORTAL_ENV") or "development"
@@ -379,4 +492,6 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         max_upload_mb=_integer(environ, "MAX_UPLOAD_MB", 20, 1, 200),
         log_level=log_level,
         identity=_identity(environ, env, port, instance_path),
+        smtp_url=_smtp_url(environ, env),
+        portal_url=_portal_url(environ, env, port),
     )

@@ -12,10 +12,11 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import delete
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db
+from portal.records.services import seed_demo_registers
 
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 PROCEDURES = Path(__file__).resolve().parent.parent / "procedures"
@@ -78,6 +80,8 @@ PRODUCTION_IDENTITY = {
     "STAFF_OIDC_ISSUER": "https://staff-login.example.test",
     "STAFF_OIDC_CLIENT_ID": "madoguchi-staff",
     "STAFF_OIDC_CLIENT_SECRET": "test-staff-client-secret",
+    "SMTP_URL": "smtps://portal:pw@mail.city.example?from=noreply@city.example",
+    "PORTAL_URL": "https://madoguchi.city.example",
 }
 
 
@@ -140,3 +144,39 @@ def csrf_token(client: FlaskClient, path: str = "/") -> str:
     match = _CSRF_INPUT.search(page)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+@pytest.fixture
+def signed_in_as(procedures_loaded):
+    """Stand in for sign-in: the request's user is a demo register person."""
+    app = procedures_loaded
+    with app.app_context():
+        seed_demo_registers(db.session)
+        db.session.commit()
+    who = {}
+
+    @app.before_request
+    def _user():
+        if who:
+            g.user = SimpleNamespace(
+                id=who["id"], person_key=who["person_key"], role="resident", display_name="テスト"
+            )
+
+    def sign_in(person_key: str) -> None:
+        from portal.identity.models import User
+
+        with app.app_context():
+            user = User(
+                issuer="https://idp.test",
+                subject=person_key,
+                role="resident",
+                person_key=person_key,
+                display_name="テスト",
+                departments=[],
+                preferred_language="ja",
+            )
+            db.session.add(user)
+            db.session.commit()
+            who.update(id=user.id, person_key=person_key)
+
+    return sign_in

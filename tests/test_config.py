@@ -19,6 +19,8 @@ PRODUCTION = {
     "STAFF_OIDC_ISSUER": "https://staff-login.example.test/realms/city",
     "STAFF_OIDC_CLIENT_ID": "madoguchi-staff",
     "STAFF_OIDC_CLIENT_SECRET": "staff-client-secret",
+    "SMTP_URL": "smtps://portal:pw@mail.city.example?from=noreply@city.example",
+    "PORTAL_URL": "https://madoguchi.city.example",
 }
 
 
@@ -53,6 +55,10 @@ PRODUCTION = {
         ({"STAFF_OIDC_SCOPES": 'openid "roles"'}, "STAFF_OIDC_SCOPES"),
         ({"OIDC_PERSON_CLAIM": "resident code"}, "OIDC_PERSON_CLAIM"),
         ({"STAFF_ROLES_CLAIM": "a" * 65}, "STAFF_ROLES_CLAIM"),
+        ({**PRODUCTION, "PORTAL_URL": ""}, "PORTAL_URL"),
+        ({**PRODUCTION, "PORTAL_URL": "http://madoguchi.city.example"}, "PORTAL_URL"),
+        ({"PORTAL_URL": "ftp://x.example"}, "PORTAL_URL"),
+        ({"PORTAL_URL": "https://x.example/?a=1"}, "PORTAL_URL"),
     ],
 )
 def test_bad_value_names_the_variable(tmp_path, environ, variable):
@@ -98,7 +104,7 @@ def test_production_signs_in_only_through_the_configured_providers(tmp_path):
         "resident-client-secret",
     )
     assert config["STAFF_OIDC_ISSUER"] == "https://staff-login.example.test/realms/city"
-    assert config["OIDC_SCOPES"] == ("openid", "profile")
+    assert config["OIDC_SCOPES"] == ("openid", "profile", "email")
     assert (config["OIDC_PERSON_CLAIM"], config["STAFF_ROLES_CLAIM"]) == ("sub", "roles")
     assert config["STAFF_DEPARTMENTS_CLAIM"] == "departments"
     assert list(tmp_path.iterdir()) == []  # no development file is made
@@ -156,3 +162,12 @@ def test_app_start_fails_with_one_sentence(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "SECRET_KEY must be set when PORTAL_ENV=production" in lines[0]
+
+
+def test_links_in_emails_start_at_the_portals_public_address(tmp_path):
+    development = load_settings({"PORT": "5001"}, tmp_path)
+    assert development.flask_config()["PORTAL_URL"] == "http://127.0.0.1:5001"
+    served = load_settings(
+        {**PRODUCTION, "PORTAL_URL": "https://madoguchi.city.example/portal/"}, tmp_path
+    )
+    assert served.flask_config()["PORTAL_URL"] == "https://madoguchi.city.example/portal"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import utcnow
@@ -54,6 +54,9 @@ class Application(db.Model):  # type: ignore[name-defined]
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     register: Mapped[dict[str, Any]] = mapped_column(JSON)
     checked_against_register: Mapped[bool]
+    # Filed by a representative: for whom, how it is proven, in what scope (see
+    # portal.resident.representation); the applicant is who acted.
+    representation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     assisted: Mapped[bool] = mapped_column(default=False)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     receipt_key: Mapped[str | None] = mapped_column(String(120))
@@ -92,5 +95,65 @@ class Submission(db.Model):  # type: ignore[name-defined]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_on: Mapped[date | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The service-level clock stops while the applicant is asked for information.
+    paused_since: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decision_key: Mapped[str | None] = mapped_column(String(120))
 
     application: Mapped[Application] = relationship(back_populates="submissions")
+    changes: Mapped[list[StatusChange]] = relationship(
+        back_populates="submission", order_by="StatusChange.id"
+    )
+    messages: Mapped[list[CaseMessage]] = relationship(
+        back_populates="submission", order_by="CaseMessage.id"
+    )
+
+
+class StatusChange(db.Model):  # type: ignore[name-defined]
+    """One step of a submission through the workflow: the timeline residents and clerks see."""
+
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    # "user:<id>" or "system": who moved it.
+    actor: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="changes")
+
+
+MESSAGE_KINDS = ("request", "message", "reply", "note")
+
+
+class CaseMessage(db.Model):  # type: ignore[name-defined]
+    """A message on a submission.
+
+    ``request``: the clerk asks the applicant for information (the clock stops);
+    ``message``: the clerk tells the applicant something; ``reply``: the applicant's
+    answer, with uploads; ``note``: an internal note the applicant never sees.
+    """
+
+    __tablename__ = "case_messages"
+    __table_args__ = (
+        CheckConstraint("kind IN ('request', 'message', 'reply', 'note')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    # Uploads with a reply: storage key, type, size, shown name.
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A request's answer.
+    answered_at: Mapped[datetime | None]
+
+    submission: Mapped[Submission] = relationship(back_populates="messages")
+
+    @property
+    def visible_to_applicant(self) -> bool:
+        return self.kind != "note"

@@ -23,6 +23,11 @@ from portal.definitions.expressions import EvalContext
 from portal.definitions.fields import dump_value
 from portal.definitions.journey import Errors
 from portal.definitions.routing import due_date, required_documents, route
+from portal.resident.representation import (
+    DOCUMENT_KEY,
+    POWER_OF_ATTORNEY_DOCUMENT,
+    representing,
+)
 
 REFERENCE_PREFIX = "MD"
 
@@ -95,6 +100,7 @@ def file_draft(
     compared with what the register gave; a difference refuses the submit.
     """
     from portal.jobs.services import enqueue
+    from portal.notifications.services import notify
     from portal.resident import prefill
 
     existing = application_for_draft(session, state.draft.id)
@@ -126,6 +132,11 @@ def file_draft(
                 problems.setdefault("documents", []).append(  # type: ignore[arg-type]
                     f"missing:{procedure.id}.{document.id}"
                 )
+    acting_for = representing(register)
+    if acting_for is not None and not supplied.get(DOCUMENT_KEY):
+        problems.setdefault("documents", []).append(  # type: ignore[arg-type]
+            f"missing:{DOCUMENT_KEY}"
+        )
     if problems:
         raise SubmitRefused(problems)
 
@@ -145,6 +156,7 @@ def file_draft(
         answers={name: dump_value(spec, answers[name]) for name, spec in specs.items()},
         register={key: value for key, value in register.items() if key != "extract"},
         checked_against_register=register["status"] == prefill.STATUS_CHECKED,
+        representation=dict(acting_for) if acting_for is not None else None,
         assisted=assisted,
         submitted_at=now,
     )
@@ -174,7 +186,12 @@ def file_draft(
             documents=[
                 {"id": document.id, **supplied.get(f"{procedure.id}.{document.id}", {})}
                 for document in required_documents(procedure, answers, context)
-            ],
+            ]
+            + (
+                [{"id": POWER_OF_ATTORNEY_DOCUMENT.id, **supplied[DOCUMENT_KEY]}]
+                if acting_for is not None
+                else []
+            ),
             four_eyes=bool(delivery and delivery.four_eyes),
             received_at=now,
             due_on=due_date(local_day, delivery.service_level_days, context.is_business_day)
@@ -196,6 +213,9 @@ def file_draft(
             "submissions": [s.reference for s in application.submissions],
             "assisted": assisted,
             "checked_against_register": application.checked_against_register,
+            "on_behalf_of": acting_for.get("person_key") or "declared"
+            if acting_for is not None
+            else None,
         },
     )
     for submission in application.submissions:
@@ -208,6 +228,12 @@ def file_draft(
             details={"queue": submission.queue_id, "procedure": submission.procedure_id},
         )
     enqueue(session, "receipt.render", {"application": reference}, key=f"receipt:{reference}")
+    if any(
+        procedure.model.delivery and "received" in procedure.model.delivery.notify
+        for procedure in journey.procedures
+        if procedure.id not in exited
+    ):
+        notify(session, "received", reference)
     session.delete(state.draft)
     return Filed(application, created=True)
 

@@ -21,6 +21,7 @@ from portal.definitions.schema import (
     PrivateService,
     Procedure,
     Queue,
+    RegisterAnswer,
     Route,
     Step,
 )
@@ -180,6 +181,14 @@ class CompiledPrivateService:
 
 
 @dataclass(frozen=True)
+class CompiledRegisterAnswer:
+    """An answer register data implies for a questionnaire field, with its compiled `when`."""
+
+    answer: RegisterAnswer
+    when: CompiledExpression
+
+
+@dataclass(frozen=True)
 class CompiledLifeEvent:
     """A life event ready to run: questionnaire, shared steps, procedures, private services.
 
@@ -194,6 +203,7 @@ class CompiledLifeEvent:
     shared_steps: tuple[CompiledStep, ...]
     private_services: tuple[CompiledPrivateService, ...]
     content_hash: str
+    register_answers: tuple[CompiledRegisterAnswer, ...] = ()
 
     @property
     def id(self) -> str:

@@ -20,6 +20,7 @@ from portal.definitions.catalogue import (
     CompiledLifeEvent,
     CompiledPrivateService,
     CompiledProcedure,
+    CompiledRegisterAnswer,
     CompiledRoute,
     CompiledStep,
     Rulebook,
@@ -37,13 +38,16 @@ from portal.definitions.fields import requires_purpose, value_type
 from portal.definitions.schema import (
     AnyField,
     Check,
+    ChoiceField,
     Department,
     Departments,
     Dictionary,
     GroupField,
     LifeEvent,
     Procedure,
+    RegisterAnswer,
     Step,
+    YesNoField,
 )
 from portal.definitions.source import LintIssue, LoadedFile, YamlPath, describe_path
 
@@ -691,6 +695,9 @@ class _Compiler:
                     file, (*path, "applies_if"), service.applies_if, questionnaire_owner.scope
                 )
             services.append(CompiledPrivateService(service, condition))
+        register_answers = self._register_answers(
+            questionnaire_owner, model.questionnaire.register_answers
+        )
         used_ids = [*model.questionnaire.uses, *model.uses]
         used = {
             field_id: self.dictionary[field_id]
@@ -717,7 +724,50 @@ class _Compiler:
             shared_steps=tuple(shared_steps),
             private_services=tuple(services),
             content_hash=content_hash(model, used),
+            register_answers=tuple(register_answers),
         )
+
+    def _register_answers(
+        self, owner: _Owner, answers: Sequence[RegisterAnswer]
+    ) -> list[CompiledRegisterAnswer]:
+        """Check the answers registers imply: a fitting value, a `when` of register values."""
+        compiled: list[CompiledRegisterAnswer] = []
+        prefilled = {
+            field_id
+            for field_id, spec in owner.fields.items()
+            if getattr(spec, "prefill", None) is not None
+        }
+        for index, answer in enumerate(answers):
+            path: YamlPath = ("questionnaire", "register_answers", index)
+            spec = owner.fields.get(answer.field)
+            if spec is None:
+                self.issue(
+                    owner.file, (*path, "field"), f"unknown questionnaire field {answer.field!r}"
+                )
+                continue
+            problem = _register_value_problem(spec, answer.value)
+            if problem is not None:
+                self.issue(owner.file, (*path, "value"), problem)
+                continue
+            when = self.compile(owner.file, (*path, "when"), answer.when, owner.scope)
+            if when is None:
+                continue
+            needed = _expand_derived(when.names, owner.derive_names) - set(owner.derive_names)
+            asked = sorted(needed - prefilled)
+            if asked or not needed:
+                reason = (
+                    f"{asked[0]!r} is not filled from a register (no prefill)"
+                    if asked
+                    else "it uses no register value"
+                )
+                self.issue(
+                    owner.file,
+                    (*path, "when"),
+                    f"{reason}: a register answer rests on register values only",
+                )
+                continue
+            compiled.append(CompiledRegisterAnswer(answer, when))
+        return compiled
 
     def _check_types(
         self,
@@ -744,6 +794,18 @@ class _Compiler:
                         f"field {field_id!r} is {signature} in procedure {procedure.id!r} but "
                         f"{first[field_id][0]} in {first[field_id][1]}: one id is one fact",
                     )
+
+
+def _register_value_problem(spec: AnyField, value: bool | str) -> str | None:
+    """Why a register answer's value cannot answer this field; None when it can."""
+    if isinstance(spec, YesNoField):
+        return None if isinstance(value, bool) else "a yes_no field takes true or false"
+    if isinstance(spec, ChoiceField) and spec.widget != "checkbox":
+        options = [option.value for option in spec.options]
+        if isinstance(value, str) and value in options:
+            return None
+        return f"{value!r} is not an option of this field ({', '.join(options)})"
+    return "registers can answer only yes_no fields and single choices"
 
 
 def _signature(spec: AnyField) -> str:

@@ -524,6 +524,20 @@ class Procedure(StrictModel):
     scenarios: list[ProcedureScenario] = []
 
 
+class RegisterAnswer(StrictModel):
+    """An answer to a questionnaire question that register data implies.
+
+    `when` may use only fields filled from a register (`prefill`) and values derived
+    from them. Where it is true, the registers answer `field` with `value`, so the
+    portal can suggest the life event's procedures to a resident who has not asked
+    ("You may also be eligible"); the questionnaire itself still asks the question.
+    """
+
+    field: Id
+    value: bool | OptionValue
+    when: Expression
+
+
 class Questionnaire(StrictModel):
     """The questions that decide which procedures a life event brings."""
 
@@ -531,6 +545,7 @@ class Questionnaire(StrictModel):
     uses: list[Id] = []
     steps: list[Step] = []
     derive: dict[Id, Expression] = {}
+    register_answers: list[RegisterAnswer] = []
 
 
 class PrivateService(StrictModel):

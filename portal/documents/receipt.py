@@ -32,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reference": "受付番号",
         "submitted_at": "受付日時",
         "applicant": "申請者",
+        "filed_for": "委任者（代理で申請）",
         "intro": (
             "次の内容で申請を受け付けました。この受付票は大切に保管してください。"
             "お問い合わせの際は受付番号をお伝えください。"
@@ -58,6 +59,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reference": "Reference",
         "submitted_at": "Received",
         "applicant": "Applicant",
+        "filed_for": "Filed on behalf of",
         "intro": (
             "We have received your application as set out below. Please keep this "
             "receipt and quote the reference if you contact us."
@@ -118,6 +120,8 @@ class ReceiptData:
     language: Language
     applicant_name: str
     procedures: Sequence[FiledProcedure]
+    # Filed by a representative: the person acted for and the scope, as shown.
+    filed_for: str | None = None
     counter_visits: Sequence[CounterVisit] = ()
     next_steps: Sequence[str] = ()
     answer_sections: Sequence[AnswerSection] = ()

@@ -184,6 +184,9 @@ def resident_personas() -> tuple[Persona, ...]:
                 "name": f"{person.family} {person.given}",
                 "family_name": person.family,
                 "given_name": person.given,
+                # A fictional mailbox: the development outbox shows what would be sent.
+                "email": f"{person.key}@residents.madoguchi.example",
+                "email_verified": True,
             },
         )
         for person in demo_data.PERSONS
@@ -372,7 +375,7 @@ class DemoProvider:
             "grant_types_supported": ["authorization_code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [SIGNING_ALGORITHM],
-            "scopes_supported": ["openid", "profile"],
+            "scopes_supported": ["openid", "profile", "email"],
             "claims_supported": [
                 "sub",
                 "iss",
@@ -383,6 +386,8 @@ class DemoProvider:
                 "name",
                 "family_name",
                 "given_name",
+                "email",
+                "email_verified",
                 "roles",
                 "departments",
             ],

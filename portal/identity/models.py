@@ -33,6 +33,8 @@ class User(db.Model):  # type: ignore[name-defined]
     role: Mapped[str] = mapped_column(String(20))
     person_key: Mapped[str | None] = mapped_column(String(80), index=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    # A resident's verified email address from the identity provider, for notices.
+    email: Mapped[str | None] = mapped_column(String(254))
     departments: Mapped[list[str]] = mapped_column(JSON, default=list)
     preferred_language: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

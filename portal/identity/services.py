@@ -45,6 +45,25 @@ class Identity:
     display_name: str
     person_key: str | None = None
     departments: tuple[str, ...] = ()
+    # Where notices go: only an address the provider says it has verified.
+    email: str | None = None
+
+
+MAX_EMAIL_LENGTH = 254
+
+
+def _verified_email(claims: Mapping[str, Any]) -> str | None:
+    """The ``email`` claim when ``email_verified`` is true and it looks like an address."""
+    email = claims.get("email")
+    if claims.get("email_verified") is not True or not isinstance(email, str):
+        return None
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain or len(email) > MAX_EMAIL_LENGTH:
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in email):
+        return None
+    return email
 
 
 def _display_name(claims: Mapping[str, Any]) -> str:
@@ -67,6 +86,7 @@ def resident_identity(claims: VerifiedClaims, person_claim: str) -> Identity:
         role="resident",
         display_name=_display_name(claims.claims),
         person_key=claims.person_key(person_claim),
+        email=_verified_email(claims.claims),
     )
 
 
@@ -135,6 +155,7 @@ def sign_in_user(session: Session, identity: Identity, *, language: str, now: da
         raise SignInError("role_conflict")
     user.role = identity.role
     user.person_key = identity.person_key
+    user.email = identity.email
     user.departments = list(identity.departments)
     user.display_name = identity.display_name or user.display_name
     user.preferred_language = language

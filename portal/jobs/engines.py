@@ -31,7 +31,13 @@ from sqlalchemy.orm import Session, SessionTransaction
 from portal import health
 from portal.config import ConfigError
 from portal.extensions import db
-from portal.jobs.services import ENQUEUED_FLAG, RUNNER_FLAG, job_counts, run_pending
+from portal.jobs.services import (
+    ENQUEUED_FLAG,
+    RUNNER_FLAG,
+    job_counts,
+    run_pending,
+    schedule_periodic_due,
+)
 
 log = logging.getLogger("portal.jobs")
 
@@ -171,6 +177,7 @@ class ThreadEngine(JobEngine):
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                schedule_periodic_due(self.app)
                 ran = run_pending(self.app, limit=1)
             except Exception:
                 log.exception("job worker could not claim or run a job")

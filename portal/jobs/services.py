@@ -51,6 +51,9 @@ ENQUEUED_FLAG = "madoguchi.jobs.enqueued"
 RUNNER_FLAG = "madoguchi.jobs.runner"
 
 _handlers: dict[str, JobHandler] = {}
+_periodic: dict[str, int] = {}
+SCHEDULE_EVERY = timedelta(minutes=1)
+NEXT_SCHEDULE_KEY = "madoguchi.jobs.next_schedule"
 
 
 def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -68,6 +71,44 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
         return handler
 
     return register
+
+
+def periodic_job(kind: str, *, every_minutes: int) -> Callable[[JobHandler], JobHandler]:
+    """Register a handler that workers run once every ``every_minutes`` (e.g. purges)."""
+    if every_minutes < 1:
+        raise ValueError("a periodic job runs at most once a minute")
+
+    def register(handler: JobHandler) -> JobHandler:
+        job_handler(kind)(handler)
+        _periodic[kind] = every_minutes
+        return handler
+
+    return register
+
+
+def schedule_periodic(session: Session, now: datetime) -> list[Job]:
+    """Enqueue each periodic job for the period ``now`` falls in (no commit).
+
+    The period is in the idempotency key, so any number of workers calling this enqueue
+    each job once per period.
+    """
+    jobs = []
+    for kind, minutes in sorted(_periodic.items()):
+        period = int(now.timestamp()) // (minutes * 60)
+        jobs.append(enqueue(session, kind, {}, key=f"{kind}@{minutes}m:{period}"))
+    return jobs
+
+
+def schedule_periodic_due(app: Flask) -> None:
+    """Let a worker look for periodic jobs, at most once a minute per app and process."""
+    now = utcnow()
+    next_time = app.extensions.get(NEXT_SCHEDULE_KEY)
+    if not _periodic or (next_time is not None and now < next_time):
+        return
+    app.extensions[NEXT_SCHEDULE_KEY] = now + SCHEDULE_EVERY
+    with _runner_session(app) as session:
+        schedule_periodic(session, now)
+        session.commit()
 
 
 def enqueue(
@@ -325,6 +366,7 @@ def work(app: Flask, *, stop: threading.Event, once: bool, interval: float) -> i
     ran = 0
     while not stop.is_set():
         try:
+            schedule_periodic_due(app)
             if run_pending(app, limit=1):
                 ran += 1
                 continue

@@ -6,6 +6,7 @@ the persons the register relates to them, the register proves their standing; th
 funeral host is what the resident declares. A procedure none of these roles may file is
 named before submit, and the submit refuses it. Without register proof (the resident
 typed the person in, or declined the register) the clerk checks the standing instead.
+Someone filing with a power of attorney may file only what allows a representative.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from portal.definitions.journey import Journey
 from portal.definitions.schema import TextPair
+from portal.resident.representation import representing
 
 ROLE_NAMES = {
     "self": TextPair(ja="本人", en="the person themselves"),
@@ -36,7 +38,13 @@ HEIR_RELATIONSHIPS = frozenset(
 
 
 def proven_roles(register: Mapping[str, Any], answers: Mapping[str, object]) -> set[str] | None:
-    """The filer's roles towards the person concerned; None when the register proves none."""
+    """The filer's roles towards the person concerned; None when the register proves none.
+
+    A representative files in the represented person's name: whether the register or
+    only the uploaded power of attorney proves it, their one role is representative.
+    """
+    if representing(register) is not None:
+        return {"representative"}
     concerned = register.get("concerned")
     extract = register.get("extract") or {}
     related = {person["person_key"]: person for person in extract.get("related", [])}

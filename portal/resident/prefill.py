@@ -254,14 +254,18 @@ def apply(
     concerned_key: str | None,
     actor: str,
     now: datetime,
+    acting_for: str | None = None,
 ) -> list[str]:
     """Fill the journey's fields from the extract; return the ids filled.
 
-    Values already answered in the questionnaire stay as the resident gave them.
+    Values already answered in the questionnaire stay as the resident gave them. A
+    representative files in the name of the person they act for (`acting_for`, someone
+    the extract relates to them by a power of attorney): the applicant's fields are
+    that person's.
     """
     record = register_state(state)
     consents = record["consents"]
-    applicant_key = extract.person_key
+    applicant_key = acting_for or extract.person_key
     answers = dict(state.answers)
     provenance: dict[str, Any] = dict(record["provenance"])
     filled: list[str] = []
@@ -294,6 +298,23 @@ def apply(
         if prefill.subject == "concerned":
             read_about_concerned.append(field_id)
     record["provenance"] = provenance
+    if acting_for is not None:
+        record_event(
+            session,
+            actor=actor,
+            action="register.read",
+            subject_type="person",
+            subject_id=acting_for,
+            details={
+                "draft": state.draft.id,
+                "fields": sorted(
+                    field_id for field_id in filled if field_id not in read_about_concerned
+                ),
+                "ground": "related:power_of_attorney",
+                "on_behalf_of": acting_for,
+                "acted_by": extract.person_key,
+            },
+        )
     if concerned_key is not None:
         record["concerned"] = concerned_key
         via = next((p.via for p in extract.related if p.person_key == concerned_key), None)
@@ -313,6 +334,17 @@ def apply(
     _save_register(state, record)
     store_answers(state, answers, now)
     return filled
+
+
+def forget_applicant_values(state: DraftState, now: datetime) -> None:
+    """Drop the values filled about the applicant, before filling them about someone else."""
+    record = register_state(state)
+    provenance = record["provenance"]
+    dropped = {key for key, origin in provenance.items() if origin.get("subject") == "applicant"}
+    record["provenance"] = {k: v for k, v in provenance.items() if k not in dropped}
+    record["corrections"] = {k: v for k, v in record["corrections"].items() if k not in dropped}
+    _save_register(state, record)
+    store_answers(state, {k: v for k, v in state.answers.items() if k not in dropped}, now)
 
 
 def provenance_of(state: DraftState) -> dict[str, dict[str, Any]]:

@@ -39,6 +39,14 @@ NEXT_STEPS = {
 SHARED_TITLE = {"ja": "申請者と出来事", "en": "About you and the event"}
 
 
+def _filed_for(block: dict[str, Any] | None, lang: str) -> str | None:
+    if not block:
+        return None
+    if lang == "en":
+        return f"{block['name']} (power of attorney: {block['scope']})"
+    return f"{block['name']}（委任の範囲：{block['scope']}）"
+
+
 def receipt_data(session: Session, application: Application) -> ReceiptData:
     """Gather what the receipt shows, from the versions the application was filed with."""
     lang = "en" if application.language == "en" else "ja"
@@ -55,6 +63,7 @@ def receipt_data(session: Session, application: Application) -> ReceiptData:
         submitted_at=application.submitted_at,
         language=lang,
         applicant_name=application.applicant_name,
+        filed_for=_filed_for(application.representation, lang),
         procedures=[
             FiledProcedure(
                 submission.reference,

@@ -18,6 +18,7 @@ from portal.definitions.expressions import EvalContext
 from portal.definitions.routing import required_documents
 from portal.definitions.schema import Document, TextPair
 from portal.documents.storage import Storage
+from portal.resident import representation
 from portal.resident.services import DraftState
 
 # The first bytes that identify each type a definition may accept.
@@ -67,13 +68,16 @@ class UploadRefused(ValueError):
 class NeededDocument:
     """One document a chosen procedure needs, and what the resident has done about it."""
 
-    procedure: CompiledProcedure
+    # None for the power of attorney, which serves every procedure filed.
+    procedure: CompiledProcedure | None
     document: Document
     state: Mapping[str, Any] | None
 
     @property
     def key(self) -> str:
         """The form name and URL part of this document: `procedure.document`."""
+        if self.procedure is None:
+            return representation.DOCUMENT_KEY
         return f"{self.procedure.id}.{self.document.id}"
 
 
@@ -118,6 +122,14 @@ def needed_documents(state: DraftState, context: EvalContext) -> list[NeededDocu
         for document in required_documents(procedure, answers, context):
             current = stored.get(f"{procedure.id}.{document.id}")
             needed.append(NeededDocument(procedure, document, current))
+    if representation.representing(state.draft.register or {}) is not None:
+        needed.append(
+            NeededDocument(
+                None,
+                representation.POWER_OF_ATTORNEY_DOCUMENT,
+                stored.get(representation.DOCUMENT_KEY),
+            )
+        )
     return needed
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from portal.backoffice import services as backoffice
-from portal.catalogue.services import catalogue_for_pins, published_catalogue
+from portal.catalogue.services import published_catalogue
 from portal.database import utcnow
 from portal.definitions.expressions import EvalContext, default_context
 from portal.definitions.fields import FieldError
@@ -39,15 +39,19 @@ from portal.definitions.japanese import (
 )
 from portal.definitions.journey import Journey, StepNotAvailable
 from portal.definitions.schema import GroupField
+from portal.documents.downloads import send_document
 from portal.documents.storage import file_storage
 from portal.extensions import db
 from portal.i18n import current_language
+from portal.identity.auth import owner_key_for
+from portal.records.extract import RegisterExtract
 from portal.records.sources import record_source
 from portal.resident import (  # noqa: F401  (receipts registers its job handler)
     filers,
     pages,
     prefill,
     receipts,
+    representation,
     services,
     uploads,
 )
@@ -55,12 +59,17 @@ from portal.resident.services import DraftState
 from portal.security import safe_redirect_target
 
 bp = Blueprint("resident", __name__)
+bp.add_app_template_global(representation.representing, "representing")
 
 OWNER_SESSION_KEY = "draft_owner"
 
 
 def _owner_key(create: bool = False) -> str | None:
-    """The key that owns this browser's drafts (made on the first draft)."""
+    """The key that owns this browser's drafts (made on the first draft); a signed-in
+    resident's own key whatever the browser held."""
+    user = g.get("user")
+    if user is not None:
+        return owner_key_for(user)
     key = session.get(OWNER_SESSION_KEY)
     if key is None and create:
         key = services.new_owner_key()
@@ -359,7 +368,8 @@ def _actor() -> str:
 
 
 def _to_form(state: DraftState) -> Response:
-    """After choosing: ask for consent to read the registers once, then the first page."""
+    """After choosing: consent to read the registers, for whom the resident files, then
+    the first page; each asked once."""
     draft_id = state.draft.id
     record = prefill.register_state(state)
     if (
@@ -368,10 +378,26 @@ def _to_form(state: DraftState) -> Response:
         and prefill.plan(state.form)
     ):
         return redirect(url_for("resident.consent_records", draft_id=draft_id), 303)
+    if not representation.decided(record) and representation.allowed(state.form):
+        return redirect(url_for("resident.choose_filing_for", draft_id=draft_id), 303)
     first = state.form.first_step(state.answers, _context())
     if first is None:
         return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
     return redirect(url_for("resident.fill_step", draft_id=draft_id, step_key=first.key), 303)
+
+
+def _after_records(state: DraftState, extract: RegisterExtract | None) -> Response:
+    """Ask whom the application is about when the register relates people to the resident."""
+    uses = prefill.plan(state.form)
+    about_someone = any("concerned" in use.subjects for use in uses.values())
+    if (
+        extract is not None
+        and about_someone
+        and representation.representing(prefill.register_state(state)) is None
+        and prefill.candidates(extract, current_language())
+    ):
+        return redirect(url_for("resident.choose_person", draft_id=state.draft.id), 303)
+    return _to_form(state)
 
 
 @bp.route("/drafts/<draft_id>/records", methods=["GET", "POST"])
@@ -400,7 +426,7 @@ def consent_records(draft_id: str) -> ResponseReturnValue:
             actor=_actor(),
             now=now,
         )
-        if extract is not None:
+        if extract is not None and not representation.allowed(journey):
             prefill.apply(
                 db.session,
                 state,
@@ -410,10 +436,10 @@ def consent_records(draft_id: str) -> ResponseReturnValue:
                 actor=_actor(),
                 now=now,
             )
+            db.session.commit()
+            return _after_records(state, extract)
+        # Whose details fill the form waits until the resident says for whom they file.
         db.session.commit()
-        about_someone = any("concerned" in use.subjects for use in uses.values())
-        if extract is not None and about_someone and prefill.candidates(extract, lang):
-            return redirect(url_for("resident.choose_person", draft_id=draft_id), 303)
         return _to_form(state)
     return render_template(
         "resident/records.html",
@@ -466,6 +492,77 @@ def choose_person(draft_id: str) -> ResponseReturnValue:
             back_url=url_for("resident.consent_records", draft_id=draft_id),
         ),
         400 if error else 200,
+    )
+
+
+@bp.route("/drafts/<draft_id>/filing-for", methods=["GET", "POST"])
+def choose_filing_for(draft_id: str) -> ResponseReturnValue:
+    """Ask whether the resident files for themselves or as someone's representative."""
+    state = _load(draft_id)
+    journey = _require_form(state)
+    if not representation.allowed(journey):
+        return _to_form(state)
+    extract = prefill.stored_extract(state)
+    if extract is not None and _signed_in_person() != extract.person_key:
+        extract = None
+    principals = representation.principals(extract)
+    record = prefill.register_state(state)
+    stored = record.get("representation")
+    typed = {
+        "name": "" if not stored or stored.get("person_key") else stored.get("name", ""),
+        "scope": "" if not stored or stored.get("person_key") else stored.get("scope", ""),
+    }
+    chosen = representation.shown_choice(stored)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        chosen = request.form.get("filing_for", "")
+        typed = {
+            key: representation.clean_text(request.form.get(f"other_{key}")) for key in typed
+        }
+        block, problems = representation.choose(
+            chosen, principals, typed["name"], typed["scope"]
+        )
+        messages = {
+            ("filing_for", "missing"): _("Select whom you are filing for."),
+            ("other_name", "missing"): _("Enter the name of the person you act for."),
+            ("other_scope", "missing"): _("Enter what the power of attorney lets you do."),
+        }
+        errors = {
+            key: messages.get((key, code))
+            or _("Use %(max)d characters or fewer.", max=representation.MAX_TEXT)
+            for key, code in problems.items()
+        }
+        if not errors:
+            if stored and stored != block:
+                prefill.forget_applicant_values(state, utcnow())
+            record = prefill.register_state(state)
+            record["representation"] = block
+            state.draft.register = record
+            if extract is not None and chosen != representation.OTHER:
+                prefill.apply(
+                    db.session,
+                    state,
+                    journey,
+                    extract=extract,
+                    concerned_key=None,
+                    actor=_actor(),
+                    now=utcnow(),
+                    acting_for=block.get("person_key"),
+                )
+            db.session.commit()
+            return _after_records(state, extract)
+    return (
+        render_template(
+            "resident/filing_for.html",
+            state=state,
+            lang=current_language(),
+            principals=principals,
+            errors=errors,
+            chosen=chosen,
+            typed=typed,
+            back_url=url_for("resident.choose_procedures", draft_id=draft_id),
+        ),
+        400 if errors else 200,
     )
 
 
@@ -813,6 +910,28 @@ def _take_document(state: DraftState, item: uploads.NeededDocument, lang: str) -
     return None
 
 
+@bp.get("/drafts/<draft_id>")
+def resume_draft(draft_id: str) -> ResponseReturnValue:
+    """Go back to where an unfinished draft stopped: the first page still to be answered."""
+    state = _load(draft_id)
+    context = _context()
+    if state.draft.procedure_ids is None:
+        pending = services.first_page_with_problems(state.questionnaire, state.answers, context)
+        if pending:
+            return redirect(
+                url_for("resident.answer_question", draft_id=draft_id, step_key=pending), 303
+            )
+        return redirect(url_for("resident.choose_procedures", draft_id=draft_id), 303)
+    _require_form(state)
+    record = prefill.register_state(state)
+    if record["status"] == prefill.STATUS_NOT_ASKED or not representation.decided(record):
+        return _to_form(state)
+    pending = services.first_page_with_problems(state.form, state.answers, context)
+    if pending:
+        return redirect(url_for("resident.fill_step", draft_id=draft_id, step_key=pending), 303)
+    return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
+
+
 @bp.get("/drafts/<draft_id>/documents/<document_key>")
 def download_upload(draft_id: str, document_key: str) -> ResponseReturnValue:
     """An uploaded document, to the draft's owner only, as a download."""
@@ -820,48 +939,8 @@ def download_upload(draft_id: str, document_key: str) -> ResponseReturnValue:
     entry = (state.draft.documents or {}).get(document_key) or {}
     if entry.get("delivery") != uploads.UPLOAD:
         abort(404)
-    response = current_app.response_class(
-        file_storage().get(entry["key"]), mimetype=entry["content_type"]
-    )
-    response.headers["Content-Disposition"] = "attachment"
-    return response
+    return send_document(file_storage().get(entry["key"]), entry["content_type"])
 
 
-def _own_application(reference: str) -> backoffice.Application:
-    """The signed-in resident's application; 404 for anyone else's, as if it did not exist."""
-    user = g.get("user")
-    application = backoffice.application_by_reference(db.session, reference)
-    if user is None or application is None or application.applicant_id != user.id:
-        abort(404)
-    return application
-
-
-@bp.get("/applications/<reference>/receipt.pdf")
-def download_receipt(reference: str) -> ResponseReturnValue:
-    """The receipt PDF, to its applicant only, as a download."""
-    application = _own_application(reference)
-    if not application.receipt_key:
-        abort(404)
-    data = file_storage().get(application.receipt_key)
-    response = current_app.response_class(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{reference}.pdf"'
-    return response
-
-
-@bp.get("/applications/<reference>")
-def show_application(reference: str) -> ResponseReturnValue:
-    """What was filed, each procedure's reference and department, and what happens next."""
-    application = _own_application(reference)
-    catalogue = catalogue_for_pins(db.session, application.pins)
-    lang = current_language()
-    departments = {d.id: d.name.get(lang) for d in catalogue.departments}
-    return render_template(
-        "resident/application.html",
-        application=application,
-        lang=lang,
-        titles={
-            s.procedure_id: catalogue.procedure(s.procedure_id).model.title.get(lang)
-            for s in application.submissions
-        },
-        departments=departments,
-    )
+# The application pages and the dashboard add their routes to this blueprint.
+from portal.resident import applications  # noqa: E402, F401

@@ -6,11 +6,20 @@ import re
 
 from tests.conftest import PROCEDURES
 
-__all__ = ["PROCEDURES", "fill_page", "token"]
+__all__ = ["PROCEDURES", "as_myself", "fill_page", "token"]
 
 
 def token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def as_myself(client, response):
+    """Past "Whom are you filing for?" as a resident filing for themselves, if it is asked."""
+    location = response.headers.get("Location", "")
+    if not location.endswith("/filing-for"):
+        return response
+    html = client.get(location).get_data(as_text=True)
+    return client.post(location, data={"csrf_token": token(html), "filing_for": "self"})
 
 
 SAMPLE_BY_SUFFIX = [

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.resident.models import Draft
 from tests.resident.conftest import fill_page, token
 from tests.resident.test_journey import answer_questions, start
-from tests.resident.test_prefill import BEREAVEMENT, signed_in_as  # noqa: F401
+from tests.resident.test_prefill import BEREAVEMENT
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -60,7 +60,7 @@ def _post(client, location, html, **fields):
     )
 
 
-def test_a_lying_extension_is_refused_and_nothing_else_is_lost(signed_in_as, app, client):  # noqa: F811
+def test_a_lying_extension_is_refused_and_nothing_else_is_lost(signed_in_as, app, client):
     location, html, key = _open_documents(signed_in_as, client)
     response = _post(
         client,
@@ -81,7 +81,7 @@ def test_a_lying_extension_is_refused_and_nothing_else_is_lost(signed_in_as, app
 
 
 def test_an_upload_is_kept_by_content_type_and_only_its_owner_can_fetch_it(
-    signed_in_as,  # noqa: F811
+    signed_in_as,
     app,
     client,
 ):
@@ -106,10 +106,11 @@ def test_an_upload_is_kept_by_content_type_and_only_its_owner_can_fetch_it(
     assert download.data == PNG
     assert download.headers["Content-Disposition"] == "attachment"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
-    assert app.test_client().get(f"{location}/{key}").status_code == 404  # another browser
+    signed_in_as("demo-0018")
+    assert client.get(f"{location}/{key}").status_code == 404  # another resident
 
 
-def test_too_large_and_missing_files_get_clear_messages(signed_in_as, app, client):  # noqa: F811
+def test_too_large_and_missing_files_get_clear_messages(signed_in_as, app, client):
     location, html, key = _open_documents(signed_in_as, client)
     missing = _post(client, location, html, **{f"delivery:{key}": "upload"})
     assert "ファイルを選ぶか、別の提出方法を選んでください。" in missing.get_data(as_text=True)
@@ -123,7 +124,7 @@ def test_too_large_and_missing_files_get_clear_messages(signed_in_as, app, clien
     assert too_large.status_code in (400, 413)
 
 
-def test_an_alternative_is_recorded_and_filed_with_the_submission(signed_in_as, app, client):  # noqa: F811
+def test_an_alternative_is_recorded_and_filed_with_the_submission(signed_in_as, app, client):
     location, html, key = _open_documents(signed_in_as, client)
     response = _post(client, location, html, **{f"delivery:{key}": "post"})
     check = response.headers["Location"]

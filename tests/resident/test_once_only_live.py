@@ -51,6 +51,14 @@ def _choose(browser, listing, procedures):
     return browser.follow(_post_multi(browser, listing.url, data))
 
 
+def _as_myself(browser, page):
+    """Past "Whom are you filing for?" as a resident filing for themselves."""
+    assert page.url.endswith("/filing-for")
+    return browser.follow(
+        browser.post(page.url, {"csrf_token": page.csrf_token(), "filing_for": "self"})
+    )
+
+
 def _post_multi(browser, url, pairs):
     """POST a form whose names may repeat (checkboxes), as a browser encodes it."""
     import urllib.parse
@@ -75,7 +83,7 @@ def test_filing_for_a_deceased_parent_with_prefill_and_a_correction(live):
     assert consent.url.endswith("/records")
     assert "住民基本台帳" in consent.text
     sources = re.findall(r'name="sources" value="([^"]+)"', consent.text)
-    person_page = browser.follow(
+    filing_for = browser.follow(
         _post_multi(
             browser,
             consent.url,
@@ -83,6 +91,7 @@ def test_filing_for_a_deceased_parent_with_prefill_and_a_correction(live):
             + [("sources", s) for s in sources],
         )
     )
+    person_page = _as_myself(browser, filing_for)
     assert person_page.url.endswith("/records/person")
     father = re.search(
         r'name="person" value="(demo-[0-9]+)">\s*<label[^>]*>中村 勝', person_page.text
@@ -129,8 +138,11 @@ def test_declined_consent_means_typing_and_a_clerk_check(live):
     sign_in(live, browser, "demo-0024")
     listing = _answer_questions(live, browser)
     consent = _choose(browser, listing, ["nhi_loss_on_death"])
-    first = browser.follow(
-        browser.post(consent.url, {"csrf_token": consent.csrf_token(), "action": "decline"})
+    first = _as_myself(
+        browser,
+        browser.follow(
+            browser.post(consent.url, {"csrf_token": consent.csrf_token(), "action": "decline"})
+        ),
     )
     assert 'name="applicant_name.family" value=""' in first.text
     assert "から（" not in first.text

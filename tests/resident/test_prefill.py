@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
-import pytest
-from flask import g
 from sqlalchemy import select
 
 from portal.audit.models import AuditEntry
 from portal.extensions import db
-from portal.records.services import seed_demo_registers
 from portal.resident.models import Draft
-from tests.resident.conftest import fill_page, token
+from tests.resident.conftest import as_myself, fill_page, token
 from tests.resident.test_journey import answer_questions, start
 
 BEREAVEMENT = {
@@ -28,42 +24,6 @@ BEREAVEMENT = {
     "deceased_had_disability_certificate": "no",
     "deceased_owned_property": "no",
 }
-
-
-@pytest.fixture
-def signed_in_as(procedures_loaded):
-    """Stand in for sign-in: the request's user is a demo register person."""
-    app = procedures_loaded
-    with app.app_context():
-        seed_demo_registers(db.session)
-        db.session.commit()
-    who = {}
-
-    @app.before_request
-    def _user():
-        if who:
-            g.user = SimpleNamespace(
-                id=who["id"], person_key=who["person_key"], role="resident", display_name="テスト"
-            )
-
-    def sign_in(person_key: str) -> None:
-        from portal.identity.models import User
-
-        with app.app_context():
-            user = User(
-                issuer="https://idp.test",
-                subject=person_key,
-                role="resident",
-                person_key=person_key,
-                display_name="テスト",
-                departments=[],
-                preferred_language="ja",
-            )
-            db.session.add(user)
-            db.session.commit()
-            who.update(id=user.id, person_key=person_key)
-
-    return sign_in
 
 
 def _to_consent(client):
@@ -96,6 +56,7 @@ def test_declining_means_typing_everything_and_is_recorded(signed_in_as, app, cl
     consent = _to_consent(client)
     html = client.get(consent).get_data(as_text=True)
     response = client.post(consent, data={"csrf_token": token(html), "action": "decline"})
+    response = as_myself(client, response)
     first = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'name="applicant_name.family" value=""' in first
     assert "から（" not in first  # no source badge
@@ -110,8 +71,11 @@ def test_declining_means_typing_everything_and_is_recorded(signed_in_as, app, cl
 def _consent_all(client, consent):
     html = client.get(consent).get_data(as_text=True)
     sources = re.findall(r'name="sources" value="([^"]+)"', html)
-    return client.post(
-        consent, data={"csrf_token": token(html), "action": "fetch", "sources": sources}
+    return as_myself(
+        client,
+        client.post(
+            consent, data={"csrf_token": token(html), "action": "fetch", "sources": sources}
+        ),
     )
 
 
@@ -192,7 +156,8 @@ def test_signed_out_residents_go_straight_to_the_form(procedures_loaded, client)
     response = client.post(
         listing, data={"csrf_token": token(html), "procedures": ["nhi_loss_on_death"]}
     )
-    assert "/form/" in response.headers["Location"]
+    assert response.headers["Location"].endswith("/filing-for")
+    assert "/form/" in as_myself(client, response).headers["Location"]
 
 
 def test_a_register_that_is_down_means_manual_entry_with_a_plain_notice(

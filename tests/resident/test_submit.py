@@ -13,7 +13,7 @@ from portal.jobs.models import Job
 from portal.resident.models import Draft
 from tests.resident.conftest import token
 from tests.resident.test_journey import _walk_form, answer_questions, start
-from tests.resident.test_prefill import BEREAVEMENT, signed_in_as  # noqa: F401
+from tests.resident.test_prefill import BEREAVEMENT
 
 CHOSEN = ["nhi_loss_on_death", "ltc_insurance_loss"]
 QUESTIONS = {**BEREAVEMENT, "deceased_birth_date": "1958-06-01"}  # 68: NHI and LTC
@@ -43,7 +43,7 @@ def _submit(client, check, **extra):
     )
 
 
-def test_one_submit_files_each_procedure_to_its_queue(signed_in_as, app, client):  # noqa: F811
+def test_one_submit_files_each_procedure_to_its_queue(signed_in_as, app, client):
     signed_in_as("demo-0024")
     check = _to_check(client)
     refused = _submit(client, check)
@@ -73,7 +73,7 @@ def test_one_submit_files_each_procedure_to_its_queue(signed_in_as, app, client)
         assert db.session.scalars(select(Job.kind)).all() == ["receipt.render"]
 
 
-def test_pressing_submit_twice_files_once(signed_in_as, app, client):  # noqa: F811
+def test_pressing_submit_twice_files_once(signed_in_as, app, client):
     signed_in_as("demo-0024")
     check = _to_check(client)
     html = client.get(check).get_data(as_text=True)
@@ -86,7 +86,7 @@ def test_pressing_submit_twice_files_once(signed_in_as, app, client):  # noqa: F
 
 
 def test_a_failure_during_submit_leaves_nothing_half_filed(
-    signed_in_as,  # noqa: F811
+    signed_in_as,
     app,
     client,
     monkeypatch,
@@ -116,7 +116,7 @@ def test_a_failure_during_submit_leaves_nothing_half_filed(
     assert _submit(client, check, declaration="yes").status_code == 303
 
 
-def test_another_resident_cannot_see_the_application(signed_in_as, app, client):  # noqa: F811
+def test_another_resident_cannot_see_the_application(signed_in_as, app, client):
     signed_in_as("demo-0024")
     check = _to_check(client)
     location = _submit(client, check, declaration="yes").headers["Location"]
@@ -139,7 +139,7 @@ def test_signed_out_visitors_are_asked_to_sign_in_before_sending(procedures_load
 
 
 def test_the_receipt_is_made_after_the_commit_and_only_its_applicant_gets_it(
-    signed_in_as,  # noqa: F811
+    signed_in_as,
     app,
     client,
 ):

@@ -1,0 +1,237 @@
+"""The resident's dashboard: applications with each submission's timeline, and drafts.
+
+Residents see a plain status per submission (the clerk's finer steps are folded into
+the ones that mean something to them), the messages meant for them, whether a request
+waits for their answer, and the documents they may download. Unfinished drafts are
+listed with the day they expire; a periodic job deletes them after that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.audit.services import record_event
+from portal.backoffice.models import Application, CaseMessage, Submission
+from portal.backoffice.workflow import may_withdraw, open_request
+from portal.catalogue.services import catalogue_for_pins
+from portal.definitions.catalogue import Catalogue
+from portal.definitions.schema import TextPair
+from portal.documents.storage import Storage
+from portal.jobs.services import periodic_job
+from portal.records.extract import RegisterUnavailable
+from portal.records.sources import RecordSource
+from portal.resident.models import Draft
+from portal.resident.services import drafts_of
+from portal.resident.suggestions import Suggestion, registers_used, suggest
+
+# What residents are shown for each status; this mapping is the configuration of which
+# statuses they see (received and in review both read "being checked" to them).
+RESIDENT_STATUS: dict[str, TextPair] = {
+    "received": TextPair(ja="受け付けました", en="Received"),
+    "in_review": TextPair(ja="審査中", en="Being checked"),
+    "awaiting_applicant": TextPair(ja="あなたの回答待ち", en="Waiting for your answer"),
+    "approved": TextPair(ja="承認されました", en="Approved"),
+    "rejected": TextPair(ja="承認されませんでした", en="Not approved"),
+    "completed": TextPair(ja="完了しました", en="Completed"),
+    "withdrawn": TextPair(ja="取り下げました", en="Withdrawn"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One step a resident sees: the status it reached and when."""
+
+    status: str
+    label: str
+    at: datetime
+
+
+@dataclass
+class SubmissionView:
+    """One filed procedure as its applicant follows it."""
+
+    submission: Submission
+    title: str
+    department: str
+    status_label: str
+    timeline: list[TimelineEntry]
+    messages: list[CaseMessage]
+    request: CaseMessage | None
+    may_withdraw: bool
+
+
+@dataclass
+class ApplicationView:
+    """One application and its submissions, in the resident's language."""
+
+    application: Application
+    life_event_title: str
+    submissions: list[SubmissionView] = field(default_factory=list)
+
+    @property
+    def waiting_for_answer(self) -> bool:
+        return any(item.request is not None for item in self.submissions)
+
+
+def timeline(submission: Submission, lang: str) -> list[TimelineEntry]:
+    """Arrival, then each change the resident can tell apart, oldest first."""
+    entries = [
+        TimelineEntry("received", RESIDENT_STATUS["received"].get(lang), submission.received_at)
+    ]
+    for change in submission.changes:
+        label = RESIDENT_STATUS[change.to_status].get(lang)
+        if label != entries[-1].label:
+            entries.append(TimelineEntry(change.to_status, label, change.at))
+    return entries
+
+
+def application_view(session: Session, application: Application, lang: str) -> ApplicationView:
+    """What the applicant sees of one application, from the versions it was filed with."""
+    catalogue = catalogue_for_pins(session, application.pins)
+    departments = {d.id: d.name.get(lang) for d in catalogue.departments}
+    view = ApplicationView(
+        application, catalogue.life_event(application.life_event_id).model.title.get(lang)
+    )
+    for submission in application.submissions:
+        view.submissions.append(
+            SubmissionView(
+                submission=submission,
+                title=catalogue.procedure(submission.procedure_id).model.title.get(lang),
+                department=departments.get(submission.department_id, ""),
+                status_label=RESIDENT_STATUS[submission.status].get(lang),
+                timeline=timeline(submission, lang),
+                messages=[m for m in submission.messages if m.visible_to_applicant],
+                request=open_request(submission),
+                may_withdraw=may_withdraw(submission),
+            )
+        )
+    return view
+
+
+def applications_of(session: Session, applicant_id: int) -> Sequence[Application]:
+    """The resident's applications, newest first, with what the dashboard shows of them."""
+    return session.scalars(
+        select(Application)
+        .where(Application.applicant_id == applicant_id)
+        .order_by(Application.submitted_at.desc(), Application.id.desc())
+        .options(
+            selectinload(Application.submissions).selectinload(Submission.changes),
+            selectinload(Application.submissions).selectinload(Submission.messages),
+        )
+    ).all()
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """An unfinished draft: which life event, when last saved, when it will be deleted."""
+
+    draft: Draft
+    life_event_title: str
+
+
+def draft_views(session: Session, drafts: Sequence[Draft], lang: str) -> list[DraftView]:
+    """The drafts with the title of the life event version each one started with."""
+    return [
+        DraftView(
+            draft,
+            catalogue_for_pins(session, draft.pins)
+            .life_event(draft.life_event_id)
+            .model.title.get(lang),
+        )
+        for draft in drafts
+    ]
+
+
+def filed_or_started(
+    session: Session, applicant_id: int, owner_key: str, now: datetime
+) -> set[str]:
+    """Procedures the resident has filed (and not withdrawn) or chosen in an open draft."""
+    filed = set(
+        session.scalars(
+            select(Submission.procedure_id)
+            .join(Application)
+            .where(
+                Application.applicant_id == applicant_id,
+                Submission.status.not_in(("withdrawn", "rejected")),
+            )
+        )
+    )
+    for draft in drafts_of(session, owner_key=owner_key, now=now):
+        filed.update(draft.procedure_ids or ())
+    return filed
+
+
+def suggestions_for(
+    session: Session,
+    catalogue: Catalogue,
+    *,
+    source: RecordSource,
+    person_key: str,
+    applicant_id: int,
+    owner_key: str,
+    actor: str,
+    now: datetime,
+) -> list[Suggestion]:
+    """Read the registers the suggestions use (the resident agreed) and work them out.
+
+    The read is audited on its own ground; nothing read is stored. A register that is
+    down gives no suggestions rather than an error.
+    """
+    sources = sorted(registers_used(catalogue))
+    try:
+        extract = source.fetch(person_key, sources)
+    except RegisterUnavailable:
+        return []
+    record_event(
+        session,
+        actor=actor,
+        action="register.read",
+        subject_type="person",
+        subject_id=person_key,
+        details={
+            "sources": sources,
+            "ground": "suggestions",
+            "related": [person.person_key for person in extract.related],
+        },
+    )
+    return suggest(
+        catalogue,
+        extract,
+        filed_or_started(session, applicant_id, owner_key, now),
+        source.today(now),
+        consented=sources,
+    )
+
+
+def purge_expired_drafts(session: Session, storage: Storage, now: datetime) -> int:
+    """Delete drafts past their expiry, with their uploads; return how many went."""
+    expired = session.scalars(select(Draft).where(Draft.expires_at <= now)).all()
+    for draft in expired:
+        for entry in (draft.documents or {}).values():
+            if entry.get("key"):
+                storage.delete(entry["key"])
+        session.delete(draft)
+    if expired:
+        record_event(
+            session,
+            actor="system",
+            action="drafts.purged",
+            subject_type="draft",
+            subject_id="expired",
+            details={"count": len(expired)},
+        )
+    return len(expired)
+
+
+@periodic_job("drafts.purge", every_minutes=60)
+def purge_drafts_job(session: Session, payload: dict[str, object]) -> None:
+    """Hourly: drafts are kept for their lifetime and not a day longer."""
+    from portal.database import utcnow
+    from portal.documents.storage import file_storage
+
+    purge_expired_drafts(session, file_storage(), utcnow())
