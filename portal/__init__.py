@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     register_security(app)
     register_i18n(app)
     register_blueprints(app)
+    register_api(app)
     register_identity(app)
     register_records(app)
     register_jobs(app)
@@ -72,6 +73,12 @@ def register_i18n(app: Flask) -> None:
     from portal import i18n
 
     i18n.init_app(app)
+
+
+def register_api(app: Flask) -> None:
+    from portal.api import register_api as register
+
+    register(app)
 
 
 def register_notifications(app: Flask) -> None:

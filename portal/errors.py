@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger("portal.errors")
 
@@ -65,6 +66,11 @@ def wants_json() -> bool:
 
 def render_error(status: int, title: str, message: str) -> ResponseReturnValue:
     """Render one error, as a page or as JSON, with the request id for support calls."""
+    if request.path.startswith("/api/"):
+        # The back-office API speaks RFC 9457 problem details, its own errors as well.
+        body = jsonify(type="about:blank", title=HTTP_STATUS_CODES.get(status, ""), status=status)
+        body.mimetype = "application/problem+json"
+        return body, status
     if wants_json():
         return jsonify(error={"status": status, "title": str(title)}), status
     return render_template("errors/error.html", status=status, title=title, message=message), status

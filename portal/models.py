@@ -1,5 +1,6 @@
 """Import every package's models so that the metadata and migrations see all tables."""
 
+from portal.api import models as api_models
 from portal.audit import models as audit_models
 from portal.backoffice import models as backoffice_models
 from portal.catalogue import models as catalogue_models
@@ -9,6 +10,7 @@ from portal.records import models as records_models
 from portal.resident import models as resident_models
 
 __all__ = [
+    "api_models",
     "audit_models",
     "backoffice_models",
     "catalogue_models",

@@ -79,3 +79,10 @@ def test_machine_interfaces_get_json_errors(client):
     assert response.status_code == 405
     assert response.is_json
     assert response.get_json()["error"]["status"] == 405
+
+
+def test_the_api_answers_unknown_paths_with_problem_details(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json() == {"type": "about:blank", "title": "Not Found", "status": 404}

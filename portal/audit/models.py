@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, event
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import utcnow
@@ -16,6 +16,8 @@ class AuditEntry(db.Model):  # type: ignore[name-defined]
     """One thing that happened: who did what to which record, when, and why."""
 
     __tablename__ = "audit_entries"
+    # A case's history is read by what it is about.
+    __table_args__ = (Index("ix_audit_entries_subject", "subject_type", "subject_id"),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

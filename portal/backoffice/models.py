@@ -99,6 +99,13 @@ class Submission(db.Model):  # type: ignore[name-defined]
     paused_since: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     decision_key: Mapped[str | None] = mapped_column(String(120))
+    # Why it was decided so: the decision notice states it.
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    # Four eyes: one clerk's approval waits here until a second clerk confirms it.
+    proposed_decision: Mapped[str | None] = mapped_column(String(24))
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime | None]
+    proposal_reason: Mapped[str | None] = mapped_column(Text)
 
     application: Mapped[Application] = relationship(back_populates="submissions")
     changes: Mapped[list[StatusChange]] = relationship(

@@ -99,9 +99,11 @@ def file_draft(
     ``state`` is a `portal.resident.services.DraftState`. Locked register values are
     compared with what the register gave; a difference refuses the submit.
     """
+    from portal.api.webhooks import notify_webhooks
     from portal.jobs.services import enqueue
     from portal.notifications.services import notify
     from portal.resident import prefill
+    from portal.resident.services import field_specs
 
     existing = application_for_draft(session, state.draft.id)
     if existing is not None:
@@ -142,9 +144,9 @@ def file_draft(
 
     local_day = now.astimezone(ZoneInfo(timezone)).date()
     reference = next_application_reference(session, local_day.year)
-    specs = {
-        field_id: journey.field_spec(field_id) for field_id in answers if _known(journey, field_id)
-    }
+    # The questionnaire's answers too: the receipt works out the counter visits from them.
+    known = field_specs(state.catalogue, state.life_event)
+    specs = {field_id: known[field_id] for field_id in answers if field_id in known}
     application = Application(
         reference=reference,
         draft_id=state.draft.id,
@@ -227,6 +229,7 @@ def file_draft(
             subject_id=submission.reference,
             details={"queue": submission.queue_id, "procedure": submission.procedure_id},
         )
+        notify_webhooks(session, "submission.received", submission)
     enqueue(session, "receipt.render", {"application": reference}, key=f"receipt:{reference}")
     if any(
         procedure.model.delivery and "received" in procedure.model.delivery.notify

@@ -10,3 +10,5 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
+
+from portal.backoffice import case_views  # noqa: E402, F401

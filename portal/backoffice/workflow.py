@@ -16,22 +16,24 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from portal.api.webhooks import notify_webhooks
 from portal.audit.services import record_event
 from portal.backoffice.models import CaseMessage, StatusChange, Submission
 from portal.definitions.routing import due_date
 from portal.notifications.services import notify_if_wanted
 
-ActorRole = Literal["applicant", "clerk", "system"]
+# "api": a department's system through the back-office API, making a clerk's moves.
+ActorRole = Literal["applicant", "clerk", "system", "api"]
 
 # (from, to) → who may make that move.
 MOVES: dict[tuple[str, str], frozenset[ActorRole]] = {
-    ("received", "in_review"): frozenset({"clerk"}),
-    ("in_review", "awaiting_applicant"): frozenset({"clerk"}),
-    ("awaiting_applicant", "in_review"): frozenset({"applicant", "clerk"}),
-    ("in_review", "approved"): frozenset({"clerk"}),
-    ("in_review", "rejected"): frozenset({"clerk"}),
-    ("in_review", "completed"): frozenset({"clerk"}),
-    ("approved", "completed"): frozenset({"clerk", "system"}),
+    ("received", "in_review"): frozenset({"clerk", "api"}),
+    ("in_review", "awaiting_applicant"): frozenset({"clerk", "api"}),
+    ("awaiting_applicant", "in_review"): frozenset({"applicant", "clerk", "api"}),
+    ("in_review", "approved"): frozenset({"clerk", "api"}),
+    ("in_review", "rejected"): frozenset({"clerk", "api"}),
+    ("in_review", "completed"): frozenset({"clerk", "api"}),
+    ("approved", "completed"): frozenset({"clerk", "system", "api"}),
     ("received", "withdrawn"): frozenset({"applicant"}),
     ("in_review", "withdrawn"): frozenset({"applicant"}),
     ("awaiting_applicant", "withdrawn"): frozenset({"applicant"}),
@@ -101,6 +103,7 @@ def transition(
         subject_id=submission.reference,
         details={"from": from_status, "to": to_status, **(details or {})},
     )
+    notify_webhooks(session, "submission.status_changed", submission)
     return change
 
 
@@ -131,7 +134,13 @@ def _business_days_between(
 
 
 def open_request(submission: Submission) -> CaseMessage | None:
-    """The clerk's request for information still waiting for an answer, if any."""
+    """The clerk's request for information still waiting for an answer, if any.
+
+    Only while the submission waits for the applicant: a clerk who takes it back into
+    review without an answer has withdrawn the question.
+    """
+    if submission.status != "awaiting_applicant":
+        return None
     for message in reversed(submission.messages):
         if message.kind == "request" and message.answered_at is None:
             return message

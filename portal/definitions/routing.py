@@ -37,20 +37,40 @@ def required_documents(
     context: EvalContext | None = None,
 ) -> list[Document]:
     """The documents an application needs: required (or required_if true) and not waived."""
+    asked = _documents_asked(procedure, answers, context)
+    return [document for document, waived in asked if not waived]
+
+
+def waived_documents(
+    procedure: CompiledProcedure,
+    answers: Mapping[str, object],
+    context: EvalContext | None = None,
+) -> list[Document]:
+    """The documents that would be needed but are waived: what the city already holds."""
+    asked = _documents_asked(procedure, answers, context)
+    return [document for document, waived in asked if waived]
+
+
+def _documents_asked(
+    procedure: CompiledProcedure,
+    answers: Mapping[str, object],
+    context: EvalContext | None,
+) -> list[tuple[Document, bool]]:
+    """Each document the answers make required, and whether its waiver applies."""
     context = context or default_context()
     values = procedure.rules.with_derived(answers, context)
-    documents: list[Document] = []
+    asked: list[tuple[Document, bool]] = []
     for compiled in procedure.documents:
         if compiled.required_if is not None:
             required = is_true(compiled.required_if.evaluate(values, context))
         else:
             required = compiled.document.required
-        waived = compiled.waived_if is not None and is_true(
-            compiled.waived_if.evaluate(values, context)
-        )
-        if required and not waived:
-            documents.append(compiled.document)
-    return documents
+        if required:
+            waived = compiled.waived_if is not None and is_true(
+                compiled.waived_if.evaluate(values, context)
+            )
+            asked.append((compiled.document, waived))
+    return asked
 
 
 def due_date(received: date, business_days: int, is_business_day: Callable[[date], bool]) -> date:

@@ -436,6 +436,18 @@ class Document(StrictModel):
     ]
     max_size_mb: Annotated[int, Field(ge=1, le=50)] = 10
     alternatives: list[Alternative] = []
+    # The original itself is handed back (an insurance card): a scan will not do, so
+    # only the counter or the post are offered.
+    original: bool = False
+
+    @model_validator(mode="after")
+    def _original_is_delivered(self) -> Document:
+        if self.original and not {"counter", "post"} & set(self.alternatives):
+            raise ValueError(
+                "a document handed back as the original needs counter or post among "
+                "its alternatives"
+            )
+        return self
 
 
 class Delivery(StrictModel):

@@ -38,7 +38,8 @@ from portal.jobs.models import JOB_STATUSES, Job
 
 log = logging.getLogger("portal.jobs")
 
-JobHandler = Callable[[Session, dict[str, Any]], None]
+JobHandler = Callable[..., None]
+JobPreparer = Callable[[Session, dict[str, Any]], Any]
 
 DEFAULT_LEASE_SECONDS = 300
 RETRY_BASE_SECONDS = 30
@@ -51,16 +52,25 @@ ENQUEUED_FLAG = "madoguchi.jobs.enqueued"
 RUNNER_FLAG = "madoguchi.jobs.runner"
 
 _handlers: dict[str, JobHandler] = {}
+_preparers: dict[str, JobPreparer] = {}
 _periodic: dict[str, int] = {}
 SCHEDULE_EVERY = timedelta(minutes=1)
 NEXT_SCHEDULE_KEY = "madoguchi.jobs.next_schedule"
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+def job_handler(
+    kind: str, *, prepare: JobPreparer | None = None
+) -> Callable[[JobHandler], JobHandler]:
     """Register the function that runs jobs of ``kind``: ``handler(session, payload)``.
 
     The handler works in the session it is given and never commits: the runner commits
     its effects together with marking the job done. Raising makes the job try again.
+
+    Slow work (rendering a PDF, talking to a mail server) goes in ``prepare(session,
+    payload)``: it runs first, in a session that only reads, so no write lock is held
+    meanwhile (SQLite has one for the whole database); the handler then gets its result
+    as ``handler(session, payload, prepared)`` and only writes. ``prepare`` may run
+    again on a retry, so what it does outside the database must be safe to repeat.
     """
 
     def register(handler: JobHandler) -> JobHandler:
@@ -68,6 +78,8 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
         if registered is not None and registered is not handler:
             raise ValueError(f"a handler for job kind {kind!r} is already registered")
         _handlers[kind] = handler
+        if prepare is not None:
+            _preparers[kind] = prepare
         return handler
 
     return register
@@ -229,6 +241,27 @@ def _runner_session(app: Flask) -> Iterator[Session]:
             session.rollback()
 
 
+@contextmanager
+def _reading_session(app: Flask) -> Iterator[Session]:
+    """An app context of its own whose session only reads: it never takes a write lock."""
+    with app.app_context():
+        set_write_intent(False)
+        session = db.session()
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def _prepare(app: Flask, job_id: int) -> tuple[bool, Any]:
+    """Run the job's slow, read-only part with no lock held: (ran, its result)."""
+    with _reading_session(app) as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status != "running" or job.kind not in _preparers:
+            return False, None
+        return True, _preparers[job.kind](session, dict(job.payload))
+
+
 def _locked_job(session: Session, job_id: int) -> Job | None:
     return session.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
 
@@ -243,16 +276,26 @@ def run_one(app: Flask, job_id: int) -> str | None:
 
 
 def _run_one(app: Flask, job_id: int) -> str | None:
+    try:
+        prepared, result = _prepare(app, job_id)
+        failure = None
+    except Exception as error:
+        prepared, result, failure = False, None, error
     with _runner_session(app) as session:
         job = _locked_job(session, job_id)
         if job is None or job.status != "running":
             return None
         kind, attempt = job.kind, job.attempts
         try:
+            if failure is not None:
+                raise failure
             handler = _handlers.get(kind)
             if handler is None:
                 raise LookupError(f"no handler is registered for job kind {kind!r}")
-            handler(session, dict(job.payload))
+            if prepared:
+                handler(session, dict(job.payload), result)
+            else:
+                handler(session, dict(job.payload))
             job.status = "done"
             job.locked_until = None
             job.finished_at = utcnow()

@@ -210,26 +210,45 @@ def send_notice(
     email went out. The audit never holds the address or the name. A failure to send
     raises, so the job tries again later.
     """
-    subject_type = KINDS[kind]
+    action, details = deliver_notice(setup, kind, application, reference, address)
+    _audit(session, action, KINDS[kind], reference, details)
+    return action == "notification.sent"
+
+
+def deliver_notice(
+    setup: NotificationSetup,
+    kind: str,
+    application: Application,
+    reference: str,
+    address: str | None,
+) -> tuple[str, dict[str, str]]:
+    """Send the notice (or skip it without a usable address); return the audit action and
+    details to record. Touches no table, so it runs while no lock is held."""
     recipient = mail_address(address) if address else None
     if recipient is None:
-        details = {"kind": kind, "reason": "invalid_address" if address else "no_address"}
-        _audit(session, "notification.skipped", subject_type, reference, details)
-        return False
+        return "notification.skipped", {
+            "kind": kind,
+            "reason": "invalid_address" if address else "no_address",
+        }
     link = _link(setup.portal_url, LINK_ENDPOINT)
     notice = render_notice(kind, application, reference, link)
     message_id = _message_id(kind, reference, setup.sender.from_address)
     setup.sender.send(
         compose_message(notice, sender=setup.sender, to=recipient, message_id=message_id)
     )
-    details = {"kind": kind, "mailer": setup.sender.code, "language": notice.language}
-    _audit(session, "notification.sent", subject_type, reference, details)
-    return True
+    return "notification.sent", {
+        "kind": kind,
+        "mailer": setup.sender.code,
+        "language": notice.language,
+    }
 
 
-@job_handler(JOB_KIND)
-def send_notification(session: Session, payload: dict[str, Any]) -> None:
-    """Run an ``email.send`` job: find what it is about and who to, then send the notice."""
+def _send_for_job(session: Session, payload: dict[str, Any]) -> tuple[str, str, str, dict]:
+    """The slow part of an ``email.send`` job: find what it is about and who to, and send.
+
+    Runs with no lock held; a retry after a crash may send again, with the same
+    Message-ID, so the resident's mail program can tell it is the same email.
+    """
     kind = str(payload["kind"])
     if kind not in KINDS:
         raise LookupError(f"there is no notice of kind {kind!r}")
@@ -243,4 +262,13 @@ def send_notification(session: Session, payload: dict[str, Any]) -> None:
             raise LookupError(f"application {application.reference} has no submission {reference}")
     setup = current_setup()
     address = setup.address_lookup(session, application) if setup.address_lookup else None
-    send_notice(session, setup, kind, application, reference, address)
+    action, details = deliver_notice(setup, kind, application, reference, address)
+    return action, KINDS[kind], reference, details
+
+
+@job_handler(JOB_KIND, prepare=_send_for_job)
+def send_notification(
+    session: Session, payload: dict[str, Any], outcome: tuple[str, str, str, dict]
+) -> None:
+    """Record what an ``email.send`` job did, once it has sent (or skipped) the notice."""
+    _audit(session, *outcome)

@@ -225,16 +225,21 @@ def answer_request(reference: str, number: int) -> ResponseReturnValue:
             application, errors={number: error}, typed={number: body}, status=400
         )
     context = default_context()
-    workflow.answer_request(
-        db.session,
-        submission,
-        body,
-        applicant_id=g.user.id,
-        documents=documents,
-        now=utcnow(),
-        local_day=to_local_time(utcnow()).date(),
-        is_business_day=context.is_business_day,
-    )
+    try:
+        workflow.answer_request(
+            db.session,
+            submission,
+            body,
+            applicant_id=g.user.id,
+            documents=documents,
+            now=utcnow(),
+            local_day=to_local_time(utcnow()).date(),
+            is_business_day=context.is_business_day,
+        )
+    except workflow.TransitionRefused:
+        # The clerk took the question back meanwhile; the page shows where it stands.
+        db.session.rollback()
+        return redirect(url_for("resident.show_application", reference=reference), 303)
     db.session.commit()
     return redirect(
         url_for("resident.show_application", reference=reference, _anchor=f"s{number}"), 303

@@ -11,11 +11,14 @@ Someone filing with a power of attorney may file only what allows a representati
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from portal.definitions.journey import Journey
 from portal.definitions.schema import TextPair
+from portal.records.extract import RegisterExtract
+from portal.records.schema import ExtractDocument
 from portal.resident.representation import representing
 
 ROLE_NAMES = {
@@ -52,6 +55,10 @@ def proven_roles(register: Mapping[str, Any], answers: Mapping[str, object]) -> 
     if person is None:
         return None
     roles: set[str] = set()
+    # Filing about a living family member (a parent claiming for their baby) is filing
+    # in one's own right; about someone who died it never is.
+    if not _died(extract, concerned):
+        roles.add("self")
     relationship = person.get("relationship")
     if person.get("via") == "household":
         roles.add("household_member")
@@ -64,6 +71,13 @@ def proven_roles(register: Mapping[str, Any], answers: Mapping[str, object]) -> 
     if answers.get("funeral_host_is_applicant") is True:
         roles.add("funeral_host")
     return roles
+
+
+def _died(extract: Mapping[str, Any], person_key: str) -> bool:
+    """Whether the fetched resident register says the person died."""
+    # Validated in JSON mode: the stored extract holds dates as ISO text.
+    document = RegisterExtract(ExtractDocument.model_validate_json(json.dumps(extract)))
+    return document.value("resident_register", person_key, "death_date") is not None
 
 
 def procedures_not_allowed(

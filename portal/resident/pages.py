@@ -388,6 +388,7 @@ class AnswerRow:
     label: str
     value: str
     step_key: str
+    field_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -423,7 +424,9 @@ def answer_sections(
             else:
                 shown = display(spec, value, lang)
             section.rows.append(
-                AnswerRow(spec.label.get(lang) if spec.label else field_id, shown, page.key)
+                AnswerRow(
+                    spec.label.get(lang) if spec.label else field_id, shown, page.key, field_id
+                )
             )
     return [section for section in sections.values() if section.rows]
 

@@ -22,6 +22,7 @@ from portal.documents.receipt import (
 )
 from portal.documents.storage import file_storage
 from portal.jobs.services import job_handler
+from portal.resident import representation
 from portal.resident.pages import answer_sections
 from portal.resident.services import field_specs, load_answers
 
@@ -37,14 +38,6 @@ NEXT_STEPS = {
     ],
 }
 SHARED_TITLE = {"ja": "申請者と出来事", "en": "About you and the event"}
-
-
-def _filed_for(block: dict[str, Any] | None, lang: str) -> str | None:
-    if not block:
-        return None
-    if lang == "en":
-        return f"{block['name']} (power of attorney: {block['scope']})"
-    return f"{block['name']}（委任の範囲：{block['scope']}）"
 
 
 def receipt_data(session: Session, application: Application) -> ReceiptData:
@@ -63,7 +56,7 @@ def receipt_data(session: Session, application: Application) -> ReceiptData:
         submitted_at=application.submitted_at,
         language=lang,
         applicant_name=application.applicant_name,
-        filed_for=_filed_for(application.representation, lang),
+        filed_for=representation.described(application.representation, lang),
         procedures=[
             FiledProcedure(
                 submission.reference,
@@ -92,13 +85,20 @@ def receipt_data(session: Session, application: Application) -> ReceiptData:
     )
 
 
-@job_handler("receipt.render")
-def render_application_receipt(session: Session, payload: dict[str, Any]) -> None:
-    """Render and store the receipt once; a retried job finds it done and stops."""
+def _render_for_job(session: Session, payload: dict[str, Any]) -> bytes | None:
+    """The slow part: render the PDF, with no lock held; None when there is nothing to do."""
     application = application_by_reference(session, str(payload["application"]))
     if application is None or application.receipt_key:
-        return
-    pdf = render_receipt(
+        return None
+    return render_receipt(
         receipt_data(session, application), timezone=current_app.config["PORTAL_TIMEZONE"]
     )
+
+
+@job_handler("receipt.render", prepare=_render_for_job)
+def store_application_receipt(session: Session, payload: dict[str, Any], pdf: bytes | None) -> None:
+    """Store the rendered receipt once; a retried job finds it done and stops."""
+    application = application_by_reference(session, str(payload["application"]))
+    if pdf is None or application is None or application.receipt_key:
+        return
     application.receipt_key = file_storage().put("receipts", pdf, "application/pdf")

@@ -156,3 +156,12 @@ def shown_choice(block: Mapping[str, Any] | None) -> str | None:
     if block.get("kind") == SELF:
         return SELF
     return block.get("person_key") or OTHER
+
+
+def described(block: Mapping[str, Any] | None, lang: str) -> str | None:
+    """Whom a representative filed for and in what scope, as receipts and notices say it."""
+    if not block:
+        return None
+    if lang == "en":
+        return f"{block['name']} (power of attorney: {block['scope']})"
+    return f"{block['name']}（委任の範囲：{block['scope']}）"

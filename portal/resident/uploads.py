@@ -15,7 +15,7 @@ from typing import Any
 
 from portal.definitions.catalogue import CompiledProcedure
 from portal.definitions.expressions import EvalContext
-from portal.definitions.routing import required_documents
+from portal.definitions.routing import required_documents, waived_documents
 from portal.definitions.schema import Document, TextPair
 from portal.documents.storage import Storage
 from portal.resident import representation
@@ -133,6 +133,19 @@ def needed_documents(state: DraftState, context: EvalContext) -> list[NeededDocu
     return needed
 
 
+def waived(state: DraftState, context: EvalContext) -> list[tuple[CompiledProcedure, Document]]:
+    """Documents the chosen procedures would need but waive, as the city holds the facts."""
+    journey = state.form
+    answers = journey.prune(state.answers, context)
+    exited = set(journey.exited_procedures(answers, context))
+    return [
+        (procedure, document)
+        for procedure in journey.procedures
+        if procedure.id not in exited
+        for document in waived_documents(procedure, answers, context)
+    ]
+
+
 def record(state: DraftState, key: str, entry: Mapping[str, Any] | None) -> None:
     """Keep (or forget, with None) what was done about one document."""
     documents = dict(state.draft.documents or {})
@@ -163,6 +176,8 @@ def apply_choice(
     way of sending replaces it (and the replaced file is deleted).
     """
     previous = item.state or {}
+    if choice == UPLOAD and item.document.original:
+        raise UploadRefused("choose_delivery")
     if choice == UPLOAD:
         if not data:
             if filename:

@@ -149,11 +149,20 @@ def _page_response(
     previous = journey.previous_step(step_key, state.answers, context)
     if page.is_exit:
         exit_ = page.step.compiled.step.exit
+        # One procedure's exit in the combined form ends that procedure only: the
+        # resident carries on with the others.
+        procedure_exit = (
+            endpoint == "resident.fill_step" and page.step.owner in state.catalogue.procedures
+        )
         return render_template(
             "resident/exit.html",
             state=state,
             title=exit_.title.get(lang),
             body=exit_.body.get(lang),
+            procedure_title=_section_title(state, page.step.owner, lang),
+            continue_url=_next_url(state, journey, step_key, endpoint)
+            if procedure_exit
+            else None,
             back_url=url_for(endpoint, draft_id=state.draft.id, step_key=previous.key)
             if previous
             else None,
@@ -269,26 +278,29 @@ def _handle_page(
 
 
 def _after_page(state: DraftState, journey: Journey, step_key: str, endpoint: str) -> Response:
+    return redirect(_next_url(state, journey, step_key, endpoint), 303)
+
+
+def _next_url(state: DraftState, journey: Journey, step_key: str, endpoint: str) -> str:
+    """Where the resident goes after a page: the next page, the documents or the check."""
     context = _context()
     draft_id = state.draft.id
     if endpoint == "resident.fill_step" and _returning():
         pending = services.first_page_with_problems(journey, state.answers, context)
         if pending is None:
-            return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
-        return redirect(
-            url_for(endpoint, draft_id=draft_id, step_key=pending, **{"return": "check"}), 303
-        )
+            return url_for("resident.check_answers", draft_id=draft_id)
+        return url_for(endpoint, draft_id=draft_id, step_key=pending, **{"return": "check"})
     following = journey.next_step(step_key, state.answers, context)
     if following is not None:
-        return redirect(url_for(endpoint, draft_id=draft_id, step_key=following.key), 303)
+        return url_for(endpoint, draft_id=draft_id, step_key=following.key)
     if endpoint == "resident.answer_question":
         exit_page = journey.exit_reached(state.answers, context)
         if exit_page is not None:
-            return redirect(url_for(endpoint, draft_id=draft_id, step_key=exit_page.key), 303)
-        return redirect(url_for("resident.choose_procedures", draft_id=draft_id), 303)
+            return url_for(endpoint, draft_id=draft_id, step_key=exit_page.key)
+        return url_for("resident.choose_procedures", draft_id=draft_id)
     if uploads.needed_documents(state, context):
-        return redirect(url_for("resident.supply_documents", draft_id=draft_id), 303)
-    return redirect(url_for("resident.check_answers", draft_id=draft_id), 303)
+        return url_for("resident.supply_documents", draft_id=draft_id)
+    return url_for("resident.check_answers", draft_id=draft_id)
 
 
 @bp.route("/drafts/<draft_id>/questions/<step_key>", methods=["GET", "POST"])
@@ -734,6 +746,7 @@ def check_answers(draft_id: str, declaration_error: str | None = None) -> Respon
             signed_in=g.get("user") is not None,
             declaration_error=declaration_error,
             documents=uploads.needed_documents(state, context),
+            waived=uploads.waived(state, context),
             not_allowed=[
                 (
                     state.catalogue.procedure(procedure_id).model.title.get(lang),
@@ -885,6 +898,7 @@ def supply_documents(draft_id: str) -> ResponseReturnValue:
             "resident/documents.html",
             state=state,
             needed=needed,
+            waived=uploads.waived(state, _context()),
             errors=errors,
             lang=lang,
             type_names=uploads.TYPE_NAMES,

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from portal.definitions.expressions import default_context, japanese_business_day
-from portal.definitions.routing import due_date, required_documents, route
+from portal.definitions.routing import due_date, required_documents, route, waived_documents
 from tests.definitions.support import compile_texts, procedure_yaml, valid_catalogue
 
 CONTEXT = default_context(date(2026, 11, 27))
@@ -56,6 +56,15 @@ def test_documents_follow_required_if_and_waived_if() -> None:
     assert ids({"funeral_cost": 600000, "payee_account": PUBLIC_FUND}) == ["funeral_receipt"]
     # Unknown conditions count as not true: not required, not waived.
     assert ids({}) == ["funeral_receipt"]
+
+
+def test_a_waived_document_is_named_as_such() -> None:
+    def waived(answers: dict[str, object]) -> list[str]:
+        return [document.id for document in waived_documents(grant(), answers, CONTEXT)]
+
+    assert waived({"funeral_cost": 600000, "payee_account": PUBLIC_FUND}) == ["cost_breakdown"]
+    assert waived({"funeral_cost": 600000}) == []
+    assert waived({"funeral_cost": 300000, "payee_account": PUBLIC_FUND}) == []  # not required
 
 
 def test_a_document_may_be_optional() -> None:

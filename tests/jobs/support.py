@@ -72,6 +72,29 @@ def sigterm_handler(session: Session, payload: dict[str, Any]) -> None:
     _effect(session, payload)
 
 
+def _prepare_while_others_write(session: Session, payload: dict[str, Any]) -> str:
+    """Slow part of a prepared job: another connection writes meanwhile, as a request would.
+
+    Were the runner holding a write lock now, this write would wait for it and fail.
+    """
+    with Session(db.engine) as other:
+        record_event(
+            other,
+            actor="request",
+            action="test.written_meanwhile",
+            subject_type="test",
+            subject_id=f"meanwhile-{payload['n']}",
+        )
+        other.commit()
+    return f"prepared {payload['n']}"
+
+
+@job_handler("test.prepared", prepare=_prepare_while_others_write)
+def prepared_handler(session: Session, payload: dict[str, Any], prepared: str) -> None:
+    _note({**payload, "prepared": prepared})
+    _effect(session, payload)
+
+
 def enqueue_unobserved(app: Flask, kind: str, n: str, **options: Any) -> int:
     """Enqueue and commit outside the app's session, so no engine reacts: as a past run left it."""
     with app.app_context(), Session(db.engine) as session:

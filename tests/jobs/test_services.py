@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.audit.models import AuditEntry
 from portal.database import utcnow
 from portal.extensions import db
 from portal.jobs.models import DEFAULT_MAX_ATTEMPTS, Job
@@ -219,3 +220,16 @@ def test_retry_delays_double_up_to_an_hour_with_jitter(attempts, jitter):
     delay = retry_delay(attempts, jitter=lambda: jitter).total_seconds()
     assert base <= delay < 2 * base + 1e-6
     assert retry_delay(attempts, jitter=lambda: 0) <= retry_delay(attempts + 1, jitter=lambda: 0)
+
+
+def test_a_prepared_job_does_its_slow_part_while_others_can_write(app):
+    job_id = enqueue_unobserved(app, "test.prepared", "9")
+    assert run_pending(app, limit=1) == 1
+    assert load_job(app, job_id).status == "done"
+    assert CALLS == [{"n": "9", "prepared": "prepared 9"}]
+    assert effects(app, "9") == 1
+    with app.app_context():
+        written = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "test.written_meanwhile")
+        ).all()
+        assert [entry.subject_id for entry in written] == ["meanwhile-9"]

@@ -66,7 +66,7 @@ def test_a_notice_is_a_job_of_references_sent_after_the_commit(mail_app, outbox,
         assert outbox.names() == []  # nothing leaves before the commit
         db.session.commit()
     assert [message.subject for message in _sent(outbox)] == [
-        f"We have received your application ({filed.reference})"
+        f"申請を受け付けました（{filed.reference}）"
     ]
 
 
@@ -82,7 +82,7 @@ def test_a_rolled_back_change_mails_nobody(mail_app, outbox, file_application):
 def test_one_email_per_kind_and_reference_however_often_it_is_asked(
     mail_app, outbox, file_application
 ):
-    filed = file_application()
+    filed = file_application(language="en")
     first, second = filed.submissions
     with mail_app.app_context():
         notify(db.session, "received", filed.reference)

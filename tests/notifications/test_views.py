@@ -55,7 +55,9 @@ def test_anything_but_a_kept_email_is_not_found(mail_app, outbox, name):
 
 
 def test_an_empty_outbox_says_so(mail_app):
-    page = mail_app.test_client().get("/dev/outbox").get_data(as_text=True)
+    client = mail_app.test_client()
+    client.set_cookie("madoguchi_lang", "en")
+    page = client.get("/dev/outbox").get_data(as_text=True)
     assert "No emails yet." in page
 
 

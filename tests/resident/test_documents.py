@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
 from portal.backoffice.models import Application
 from portal.extensions import db
 from portal.resident.models import Draft
-from tests.resident.conftest import fill_page, token
+from tests.resident.conftest import TINY_PDF, fill_page, token
 from tests.resident.test_journey import answer_questions, start
 from tests.resident.test_prefill import BEREAVEMENT
 
@@ -139,3 +140,26 @@ def test_an_alternative_is_recorded_and_filed_with_the_submission(signed_in_as, 
     with app.app_context():
         submission = db.session.scalars(select(Application)).one().submissions[0]
         assert submission.documents == [{"id": key.split(".", 1)[1], "delivery": "post"}]
+
+
+def test_an_original_handed_back_is_never_taken_as_an_upload():
+    from types import SimpleNamespace
+
+    import pydantic
+
+    from portal.definitions.schema import Document, TextPair
+    from portal.resident import uploads
+
+    card = Document(
+        id="card", label=TextPair(ja="保険証", en="Card"), original=True, alternatives=["post"]
+    )
+    item = uploads.NeededDocument(SimpleNamespace(id="nhi_loss"), card, None)
+    state = SimpleNamespace(draft=SimpleNamespace(documents={}))
+    with pytest.raises(uploads.UploadRefused):
+        uploads.apply_choice(
+            state, item, choice="upload", filename="card.pdf", data=TINY_PDF, storage=None
+        )
+    uploads.apply_choice(state, item, choice="post", filename=None, data=b"", storage=None)
+    assert state.draft.documents == {"nhi_loss.card": {"delivery": "post"}}
+    with pytest.raises(pydantic.ValidationError, match="counter or post"):
+        Document(id="card", label=TextPair(ja="保険証", en="Card"), original=True)
