@@ -17,7 +17,13 @@ from typing import NamedTuple
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from portal.backoffice import workflow
+from portal.backoffice.models import Submission
+from portal.database import utcnow
+from portal.definitions.expressions import default_context
+from portal.extensions import db
 from tests.e2e.journeys import (
     JS_ONLY,
     Filed,
@@ -548,19 +554,49 @@ def test_moving_from_sign_in_to_the_receipt(page: Page, city: LiveApp):
     _school_transfer_pages(resident)
 
     resident.expect_heading("添付書類")
-    # The one document a move out asks for is the insurance card to return; a photo of
-    # it is what the page lets the resident upload.
-    resident.supply_document(
-        "国民健康保険の資格確認書（返却）", file=upload("資格確認書.png", png_photo())
-    )
+    # The one document a move out asks for is the insurance card itself, handed back:
+    # it cannot be uploaded, only posted or brought.
+    group = page.get_by_role("group", name="国民健康保険の資格確認書（返却）", exact=True)
+    expect(group.get_by_label("今アップロードする", exact=True)).to_have_count(0)
+    resident.supply_document("国民健康保険の資格確認書（返却）", way="郵送する")
     resident.continue_()
     check = page.get_by_role("main")
     expect(check).to_contain_text("〒530-0001 大阪府大阪市北区梅田一丁目 2-3 梅田ハイツ505")
-    expect(check).to_contain_text("アップロード済み: 資格確認書.png")
     resident.send()
 
     seen = assert_application_page(resident, life_event=MOVING, applicant="高橋 大樹", filed=filed)
     assert "大阪市北区梅田一丁目" in seen.receipt_text
+
+    # The city asks for a document; the resident answers from the dashboard with a file.
+    _city_asks(city, f"{seen.reference}-1", "転出先の住所が分かる書類の写しを添付してください。")
+    page.reload()
+    expect(page.get_by_role("main")).to_contain_text("回答待ちの申請が1件あります")
+    page.get_by_role("link", name="依頼に回答する").click()
+    expect(page.get_by_role("main")).to_contain_text("転出先の住所が分かる書類の写しを")
+    page.get_by_label("あなたの回答", exact=True).fill("賃貸契約書の写しを添付します。")
+    page.get_by_label("ファイル（任意）", exact=True).set_input_files(
+        upload("賃貸契約書.png", png_photo())
+    )
+    page.get_by_role("button", name="回答を送る").click()
+    answered = page.get_by_role("region", name=filed[0].title, exact=True)
+    expect(answered).to_contain_text("審査中")
+    expect(answered.get_by_role("link", name="賃貸契約書.png")).to_be_visible()
+
+
+def _city_asks(city: LiveApp, reference: str, text: str) -> None:
+    """A clerk's request for information, made through the one workflow."""
+    with city.app.app_context():
+        submission = db.session.scalars(
+            select(Submission).where(Submission.reference == reference)
+        ).one()
+        context = default_context()
+        now = utcnow()
+        day = dict(now=now, local_day=now.date(), is_business_day=context.is_business_day)
+        workflow.transition(
+            db.session, submission, "in_review", actor="user:clerk", role="clerk", **day
+        )
+        workflow.request_information(db.session, submission, text, clerk_id=None, **day)
+        db.session.commit()
 
 
 @JS_ONLY
