@@ -107,14 +107,25 @@ def revoke_client_command(client_id: str) -> None:
     "--event",
     "events",
     multiple=True,
-    type=click.Choice(WEBHOOK_EVENTS),
-    help="An event to send; repeat for more (default: every event).",
+    help=(
+        f"An event to send: {', '.join(WEBHOOK_EVENTS)}, or "
+        f"{webhooks.PRIVATE_SERVICE_EVENT_PREFIX}<service id> for a private service's system; "
+        "repeat for more (default: every submission event)."
+    ),
 )
 def add_webhook_command(client_id: str, url: str, events: tuple[str, ...]) -> None:
-    """Send a client's system the events of its departments, and print the signing secret once."""
+    """Send a client's system the events of its departments, or a private service's events,
+    and print the signing secret once."""
     client = services.client_by_id(db.session, client_id)
     if client is None or client.revoked_at is not None:
         raise click.ClickException(f"there is no live API client {client_id}")
+    prefix = webhooks.PRIVATE_SERVICE_EVENT_PREFIX
+    services_named = {event.removeprefix(prefix) for event in events if event.startswith(prefix)}
+    unknown = sorted(services_named - services.known_private_services(db.session))
+    if unknown:
+        raise click.ClickException(
+            f"no published private service {', '.join(unknown)} can be told by the city"
+        )
     config = current_app.config
     try:
         created = webhooks.create_endpoint(

@@ -14,9 +14,13 @@ from pydantic.json_schema import models_json_schema
 
 from portal.api.models import SCOPES
 from portal.api.schema import (
+    MAX_MESSAGE_LENGTH,
     MAX_REASON_LENGTH,
     SUBMISSION_REFERENCE_PATTERN,
     DocumentInfo,
+    MessageRequest,
+    MessageSent,
+    PrivateServiceEvent,
     Problem,
     Status,
     StatusChangeRequest,
@@ -38,7 +42,8 @@ AUTHENTICATION = (
     "Every operation except this document needs `Authorization: Bearer "
     "<client_id>.<secret>`: the client id and secret `flask api create-client` printed, "
     "joined by a dot. A client has scopes: `submissions:read` to read submissions and "
-    "their documents, `submissions:write` to change their status, and "
+    "their documents, `submissions:write` to change their status and write to their "
+    "applicants, and "
     "`personal:my_number` to receive My Numbers, which are otherwise left out of the "
     "answers (and listed in `withheld_fields`). A client sees only its departments' "
     "submissions; any other reference answers 404."
@@ -200,6 +205,94 @@ def _status_operation() -> dict[str, Any]:
     }
 
 
+def _message_operation() -> dict[str, Any]:
+    return {
+        "operationId": "sendSubmissionMessage",
+        "summary": "Write to a submission's applicant",
+        "description": (
+            "A `message` is shown to the applicant on their application page. A `request` "
+            "asks them for information, as a clerk's request does: the submission moves "
+            "from in_review to awaiting_applicant, its service-level clock stops until they "
+            "answer on that page, and the change is sent to webhooks. Both are audited "
+            "under the client's id. Answers with the message as the applicant sees it."
+        ),
+        "security": BEARER,
+        "parameters": [REFERENCE_PARAMETER],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("MessageRequest")}},
+        },
+        "responses": {
+            "201": _json("The message was added.", "MessageSent"),
+            "400": _problem(
+                f"The body is not a message (a `kind` of message or request, a `body` of 1 to "
+                f"{MAX_MESSAGE_LENGTH} characters with at least one letter or digit), or the "
+                "request has query parameters."
+            ),
+            "401": _unauthorized(),
+            "403": _problem("The client lacks the `submissions:write` scope."),
+            "404": _problem("No submission with this reference in the client's departments."),
+            "409": {
+                "description": (
+                    "A `request` the workflow does not allow from the current status "
+                    "(`transition-refused`, only from in_review), or one made while a four-eyes "
+                    "decision waits for a second clerk (`proposal-waiting`)."
+                ),
+                "content": {
+                    PROBLEM_JSON: {
+                        "schema": {"anyOf": [_ref("TransitionProblem"), _ref("Problem")]}
+                    }
+                },
+            },
+            "415": _problem("The body is not `application/json`."),
+        },
+    }
+
+
+PRIVATE_SERVICE_EVENTS = (
+    "Sent to a private service's system (a utility company, say) when a resident files an "
+    "application and ticked that service: subscribe an endpoint of the company's client with "
+    "`flask api add-webhook <client_id> --url <url> --event private_service.<service id>`. "
+    "The event carries the application's reference and the values of the fields the "
+    "service's definition declares in `sends` (for moving: the moving date and the new "
+    "address), and nothing else. It is signed and retried like the submission events. "
+)
+
+
+def _webhook(operation_id: str, summary: str, description: str, model: str) -> dict[str, Any]:
+    """A signed event the portal POSTs to the endpoints that subscribed to it."""
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": description,
+            "parameters": [
+                {
+                    "name": "Madoguchi-Signature",
+                    "in": "header",
+                    "required": True,
+                    "description": "`t=<unix time>,v1=<hex HMAC-SHA256>`.",
+                    "schema": {"type": "string", "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"},
+                },
+                {
+                    "name": "Madoguchi-Event-Id",
+                    "in": "header",
+                    "required": True,
+                    "description": "The event's `id`.",
+                    "schema": {"type": "string"},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(model)}},
+            },
+            "responses": {
+                "2XX": {"description": "Taken; it is not sent again."},
+            },
+        }
+    }
+
+
 def _document_operation() -> dict[str, Any]:
     return {
         "operationId": "getSubmissionDocument",
@@ -239,9 +332,12 @@ def openapi_document() -> dict[str, Any]:
             (SubmissionDetail, "serialization"),
             (DocumentInfo, "serialization"),
             (StatusChangeRequest, "validation"),
+            (MessageRequest, "validation"),
+            (MessageSent, "serialization"),
             (Problem, "serialization"),
             (TransitionProblem, "serialization"),
             (WebhookEvent, "serialization"),
+            (PrivateServiceEvent, "serialization"),
         ],
         ref_template=SCHEMA_REF,
     )
@@ -253,9 +349,10 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": (
                 "Lets departments' systems read the submissions residents filed, download "
-                "their documents and move them through the workflow, and tells them of new "
-                "submissions and status changes by signed webhooks. Errors are RFC 9457 "
-                "problem details. " + AUTHENTICATION
+                "their documents, move them through the workflow and write to their "
+                "applicants, and tells them of new submissions and status changes by signed "
+                "webhooks; private services a resident asked the city to tell get a signed "
+                "webhook too. Errors are RFC 9457 problem details. " + AUTHENTICATION
             ),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
@@ -264,6 +361,7 @@ def openapi_document() -> dict[str, Any]:
             "/submissions": {"get": _list_operation()},
             "/submissions/{reference}": {"get": _show_operation()},
             "/submissions/{reference}/status": {"post": _status_operation()},
+            "/submissions/{reference}/messages": {"post": _message_operation()},
             "/submissions/{reference}/documents/{index}": {"get": _document_operation()},
             "/openapi.json": {
                 "get": {
@@ -280,36 +378,18 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "webhooks": {
-            "submissionEvent": {
-                "post": {
-                    "operationId": "receiveSubmissionEvent",
-                    "summary": "A submission was received or changed status",
-                    "description": SIGNATURE,
-                    "parameters": [
-                        {
-                            "name": "Madoguchi-Signature",
-                            "in": "header",
-                            "required": True,
-                            "description": "`t=<unix time>,v1=<hex HMAC-SHA256>`.",
-                            "schema": {"type": "string", "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"},
-                        },
-                        {
-                            "name": "Madoguchi-Event-Id",
-                            "in": "header",
-                            "required": True,
-                            "description": "The event's `id`.",
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("WebhookEvent")}},
-                    },
-                    "responses": {
-                        "2XX": {"description": "Taken; it is not sent again."},
-                    },
-                }
-            }
+            "submissionEvent": _webhook(
+                "receiveSubmissionEvent",
+                "A submission was received or changed status",
+                SIGNATURE,
+                "WebhookEvent",
+            ),
+            "privateServiceEvent": _webhook(
+                "receivePrivateServiceEvent",
+                "A resident asked the city to tell a private service of a change",
+                PRIVATE_SERVICE_EVENTS + SIGNATURE,
+                "PrivateServiceEvent",
+            ),
         },
         "components": {
             "schemas": schemas,

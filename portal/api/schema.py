@@ -15,7 +15,19 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 SUBMISSION_REFERENCE_PATTERN = r"^MD-[0-9]{4}-[0-9]{6,}-[0-9]+$"
 APPLICATION_REFERENCE_PATTERN = r"^MD-[0-9]{4}-[0-9]{6,}$"
 DEFINITION_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+PRIVATE_SERVICE_EVENT_PATTERN = r"^private_service\.[a-z][a-z0-9_]*$"
 MAX_REASON_LENGTH = 500
+# workflow.MAX_MESSAGE_LENGTH, written out because the workflow imports this module (via
+# the webhooks); a test keeps the two equal.
+MAX_MESSAGE_LENGTH = 4000
+# A message must say something: at least one letter or digit (Latin, kana, kanji, Hangul,
+# full-width). Spelt out without \w, which JSON Schema reads as ASCII and Python as Unicode;
+# each of these characters survives `workflow.clean_message`, so no message ends up empty.
+MESSAGE_TEXT_PATTERN = (
+    r"[0-9A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u3041-\u3096\u30A1-\u30FA"
+    r"\u3400-\u4DBF\u4E00-\u9FEF\uAC00-\uD7A3\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A"
+    r"\uFF66-\uFF9D]"
+)
 
 # Written out for the JSON Schema; a test keeps them equal to the tuples the models check.
 Status = Literal[
@@ -146,6 +158,41 @@ class StatusChangeRequest(ApiModel):
     )
 
 
+class MessageRequest(ApiModel):
+    """Tell the applicant something, or ask them for information (which stops the clock)."""
+
+    # Python's re, as the OpenAPI document's readers (and its tests) read the pattern.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+    kind: Literal["message", "request"] = Field(
+        description=(
+            "`message`: the applicant reads it on their application page; the case goes on. "
+            "`request`: the applicant is asked for information and can answer on that page; "
+            "the submission moves to `awaiting_applicant` and its service-level clock stops "
+            "until they answer."
+        )
+    )
+    body: str = Field(
+        min_length=1,
+        max_length=MAX_MESSAGE_LENGTH,
+        pattern=MESSAGE_TEXT_PATTERN,
+        description=(
+            "The text, in the applicant's language, with at least one letter or digit. Line "
+            "breaks are kept; other control characters are removed."
+        ),
+    )
+
+
+class MessageSent(ApiModel):
+    """A message as the applicant now sees it, and the submission's status after it."""
+
+    reference: SubmissionReference
+    kind: Literal["message", "request"]
+    body: str = Field(description="The text as stored, control characters removed.")
+    created_at: AwareDatetime
+    status: Status = Field(description="The submission's status now.")
+
+
 class WebhookEventData(ApiModel):
     """The submission an event is about."""
 
@@ -162,3 +209,31 @@ class WebhookEvent(ApiModel):
     type: EventType
     created_at: AwareDatetime = Field(description="When it happened.")
     data: WebhookEventData
+
+
+class PrivateServiceEventData(ApiModel):
+    """What a private service is told of a resident's change: only what its definition declares."""
+
+    application_reference: Annotated[str, Field(pattern=APPLICATION_REFERENCE_PATTERN)]
+    life_event: DefinitionId
+    service: DefinitionId
+    values: dict[str, Any] = Field(
+        description=(
+            "The values of the fields the service's definition declares in `sends`, by field "
+            "id, as stored (a date as ISO text, an address as its parts). A field the resident "
+            "left empty is absent. Nothing else about the resident is sent."
+        )
+    )
+
+
+class PrivateServiceEvent(ApiModel):
+    """What a private service's endpoint is sent when a resident asked the city to tell it."""
+
+    id: str = Field(description="The event's id; also in `Madoguchi-Event-Id`. Skip repeats.")
+    type: str = Field(
+        pattern=PRIVATE_SERVICE_EVENT_PATTERN,
+        description="`private_service.<service id>`, the event the endpoint subscribed to.",
+        examples=["private_service.water"],
+    )
+    created_at: AwareDatetime = Field(description="When the resident filed the application.")
+    data: PrivateServiceEventData

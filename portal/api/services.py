@@ -32,8 +32,16 @@ from portal.api.schema import (
     SubmissionSummary,
     TimelineEntry,
 )
-from portal.backoffice.models import StatusChange, Submission
-from portal.backoffice.workflow import TransitionRefused, clean_message, transition
+from portal.audit.services import record_event
+from portal.backoffice.models import CaseMessage, StatusChange, Submission
+from portal.backoffice.workflow import (
+    MAX_MESSAGE_LENGTH,
+    TransitionRefused,
+    allowed_moves,
+    clean_message,
+    request_information,
+    transition,
+)
 from portal.catalogue.models import DefinitionVersion
 from portal.catalogue.services import catalogue_for_pins, published_catalogue
 from portal.database import UTCDateTime
@@ -66,6 +74,14 @@ class ClientRefused(ValueError):
 
 class BadCursor(ValueError):
     """A page cursor not shaped like the ones this API hands out."""
+
+
+class MessageRefused(ValueError):
+    """A message with no text once cleaned, or too long; the message says which."""
+
+
+class ProposalWaiting(Exception):
+    """A four-eyes decision waits for a second clerk: the applicant is not asked meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,17 @@ def known_departments(session: Session) -> set[str]:
     """The department codes of the published definitions, and triage."""
     catalogue, _pins = published_catalogue(session)
     return {department.id for department in catalogue.departments} | {TRIAGE_QUEUE}
+
+
+def known_private_services(session: Session) -> set[str]:
+    """The ids of the published private services a resident can ask the city to tell."""
+    catalogue, _pins = published_catalogue(session)
+    return {
+        compiled.service.id
+        for life_event in catalogue.life_events.values()
+        for compiled in life_event.private_services
+        if compiled.service.sends
+    }
 
 
 def create_client(
@@ -201,6 +228,9 @@ def _updated_at() -> Any:
     return func.coalesce(last_change, Submission.received_at, type_=UTCDateTime())
 
 
+MAX_SUBMISSION_ID = 2**31 - 1
+
+
 def encode_cursor(last_id: int) -> str:
     """The opaque cursor of the page after the submission ``last_id``: 8 URL-safe characters."""
     return _b64(last_id.to_bytes(CURSOR_BYTES, "big"))
@@ -214,7 +244,8 @@ def decode_cursor(cursor: str) -> int:
     """
     if not _CURSOR.fullmatch(cursor):
         raise BadCursor(cursor)
-    return int.from_bytes(_unb64(cursor), "big")
+    # Ids are 32-bit integers in the database: a place past the last one is the end.
+    return min(int.from_bytes(_unb64(cursor), "big"), MAX_SUBMISSION_ID)
 
 
 def _summary(submission: Submission, updated_at: datetime) -> SubmissionSummary:
@@ -424,3 +455,57 @@ def change_status(
         is_business_day=is_business_day,
         details=details,
     )
+
+
+def send_message(
+    session: Session,
+    client: ApiClient,
+    submission: Submission,
+    kind: str,
+    body: str,
+    *,
+    now: datetime,
+    timezone: str,
+    is_business_day: Callable[[date], bool],
+) -> CaseMessage:
+    """Tell the applicant something (``message``) or ask them for information (``request``).
+
+    The body is cleaned as a clerk's is (line breaks kept, other control characters
+    removed); MessageRefused when no text is left or it is too long. A request goes
+    through the workflow, which stops the clock: TransitionRefused when the status does
+    not allow it, ProposalWaiting while a four-eyes decision waits. Audited under the
+    client's id, without the text.
+    """
+    text = clean_message(body)
+    if not text:
+        raise MessageRefused("body has no text once control characters are removed")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise MessageRefused(f"body is longer than {MAX_MESSAGE_LENGTH} characters")
+    if kind == "request":
+        if submission.proposed_decision:
+            raise ProposalWaiting(submission.reference)
+        if "awaiting_applicant" not in allowed_moves(submission, "api"):
+            raise TransitionRefused(submission, "awaiting_applicant", "api")
+        return request_information(
+            session,
+            submission,
+            text,
+            clerk_id=None,
+            actor=client.actor,
+            role="api",
+            now=now,
+            local_day=now.astimezone(ZoneInfo(timezone)).date(),
+            is_business_day=is_business_day,
+        )
+    if kind != "message":
+        raise ValueError(f"unknown message kind {kind!r}")
+    message = CaseMessage(kind="message", author_id=None, body=text, created_at=now)
+    submission.messages.append(message)
+    record_event(
+        session,
+        actor=client.actor,
+        action="submission.message_sent",
+        subject_type="submission",
+        subject_id=submission.reference,
+    )
+    return message

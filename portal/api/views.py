@@ -25,11 +25,13 @@ from portal.api.models import ApiClient
 from portal.api.openapi import API_PREFIX, PROBLEM_JSON, openapi_document
 from portal.api.schema import (
     DEFINITION_ID_PATTERN,
+    MessageRequest,
+    MessageSent,
     Problem,
     StatusChangeRequest,
     TransitionProblem,
 )
-from portal.backoffice.models import SUBMISSION_STATUSES
+from portal.backoffice.models import SUBMISSION_STATUSES, Submission
 from portal.backoffice.workflow import TransitionRefused, allowed_moves
 from portal.database import utcnow
 from portal.definitions.expressions import default_context
@@ -60,8 +62,10 @@ class BadQuery(ValueError):
     """A query parameter that does not fit the documented schema."""
 
 
-def _json(document: BaseModel) -> Response:
-    return current_app.response_class(document.model_dump_json(), mimetype="application/json")
+def _json(document: BaseModel, status: int = 200) -> Response:
+    return current_app.response_class(
+        document.model_dump_json(), status=status, mimetype="application/json"
+    )
 
 
 def problem(
@@ -221,11 +225,7 @@ def change_status(client: ApiClient, reference: str) -> ResponseReturnValue:
     try:
         change = StatusChangeRequest.model_validate_json(request.get_data())
     except ValidationError as error:
-        where = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
-            for item in error.errors(include_input=False)
-        )
-        return problem(400, where)
+        return problem(400, _where(error))
     try:
         services.change_status(
             db.session,
@@ -238,20 +238,83 @@ def change_status(client: ApiClient, reference: str) -> ResponseReturnValue:
             is_business_day=default_context().is_business_day,
         )
     except TransitionRefused as refused:
-        return problem(
-            409,
-            document=TransitionProblem(
-                type=PROBLEM_TYPE.format(name="transition-refused"),
-                title="The workflow does not allow this status change",
-                status=409,
-                detail=f"{reference} is {refused.from_status}; it cannot move to {change.status}.",
-                current_status=refused.from_status,  # type: ignore[arg-type]
-                requested_status=change.status,
-                allowed_statuses=allowed_moves(submission, "api"),  # type: ignore[arg-type]
-            ),
-        )
+        return _transition_refused(submission, refused)
     db.session.commit()
     return _json(services.submission_detail(db.session, client, submission))
+
+
+def _where(error: ValidationError) -> str:
+    """Which parts of a JSON body do not fit its schema, and why."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
+        for item in error.errors(include_input=False)
+    )
+
+
+def _transition_refused(submission: Submission, refused: TransitionRefused) -> Response:
+    return problem(
+        409,
+        document=TransitionProblem(
+            type=PROBLEM_TYPE.format(name="transition-refused"),
+            title="The workflow does not allow this status change",
+            status=409,
+            detail=(
+                f"{submission.reference} is {refused.from_status}; "
+                f"it cannot move to {refused.to_status}."
+            ),
+            current_status=refused.from_status,  # type: ignore[arg-type]
+            requested_status=refused.to_status,  # type: ignore[arg-type]
+            allowed_statuses=allowed_moves(submission, "api"),  # type: ignore[arg-type]
+        ),
+    )
+
+
+@bp.post("/submissions/<reference>/messages")
+@requires_scope("submissions:write")
+def send_message(client: ApiClient, reference: str) -> ResponseReturnValue:
+    """Tell the applicant something, or ask them for information (the clock stops)."""
+    submission = services.find_submission(db.session, client, reference)
+    if submission is None:
+        return _not_found(reference)
+    if request.mimetype != "application/json":
+        return problem(415, "Send the message as application/json.")
+    try:
+        sent = MessageRequest.model_validate_json(request.get_data())
+    except ValidationError as error:
+        return problem(400, _where(error))
+    try:
+        message = services.send_message(
+            db.session,
+            client,
+            submission,
+            sent.kind,
+            sent.body,
+            now=utcnow(),
+            timezone=current_app.config["PORTAL_TIMEZONE"],
+            is_business_day=default_context().is_business_day,
+        )
+    except services.MessageRefused as refused:
+        return problem(400, str(refused))
+    except services.ProposalWaiting:
+        return problem(
+            409,
+            f"A four-eyes decision on {reference} waits for a second clerk; the applicant "
+            "cannot be asked for information until it is confirmed or sent back.",
+            name="proposal-waiting",
+        )
+    except TransitionRefused as refused:
+        return _transition_refused(submission, refused)
+    db.session.commit()
+    return _json(
+        MessageSent(
+            reference=submission.reference,
+            kind=message.kind,  # type: ignore[arg-type]
+            body=message.body,
+            created_at=message.created_at,
+            status=submission.status,  # type: ignore[arg-type]
+        ),
+        status=201,
+    )
 
 
 # ``index`` is matched as text so that a malformed one is answered here, as a problem.

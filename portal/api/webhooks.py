@@ -1,4 +1,4 @@
-"""Signed webhooks: tell departments' systems when a submission arrives or changes status.
+"""Signed webhooks: tell departments' systems and private services of residents' changes.
 
 ``notify_webhooks`` enqueues one ``webhook.deliver`` job per active endpoint that
 subscribed to the event and belongs to a live client of the submission's department,
@@ -13,6 +13,14 @@ same event always has the same id and receivers can skip repeats. An answer othe
 than 2xx, or no answer within 10 seconds, makes the job try again with backoff. Each
 endpoint's signing secret is derived from a random seed and ``SECRET_KEY``; changing
 ``SECRET_KEY`` changes every signing secret.
+
+A private service (a utility company, say) is an API client whose endpoint subscribed
+to ``private_service.<service id>``. ``notify_private_services`` enqueues the same
+delivery jobs when a resident files an application and asked the city to tell that
+service; the event carries only the fields the service's definition declares in
+``sends``. Those values are personal data, so the job holds the application's
+reference and the field ids, and the values are read from the application when the
+delivery is sent.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import hashlib
 import hmac
 import http.client
 import logging
+import re
 import secrets
 import ssl
 import uuid
@@ -36,9 +45,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.api.models import WEBHOOK_EVENTS, ApiClient, WebhookEndpoint
-from portal.api.schema import WebhookEvent, WebhookEventData
-from portal.backoffice.models import Submission
+from portal.api.schema import (
+    PRIVATE_SERVICE_EVENT_PATTERN,
+    PrivateServiceEvent,
+    PrivateServiceEventData,
+    WebhookEvent,
+    WebhookEventData,
+)
+from portal.audit.services import record_event
+from portal.backoffice.models import Application, Submission
 from portal.database import utcnow
+from portal.definitions.schema import PrivateService
 from portal.jobs.models import Job
 from portal.jobs.services import enqueue, job_handler
 
@@ -47,6 +64,8 @@ log = logging.getLogger("portal.api.webhooks")
 JOB_KIND = "webhook.deliver"
 SIGNATURE_HEADER = "Madoguchi-Signature"
 EVENT_ID_HEADER = "Madoguchi-Event-Id"
+PRIVATE_SERVICE_EVENT_PREFIX = "private_service."
+_PRIVATE_SERVICE_EVENT = re.compile(PRIVATE_SERVICE_EVENT_PATTERN)
 TIMEOUT_SECONDS = 10.0
 MAX_URL_LENGTH = 2000
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -69,6 +88,16 @@ class CreatedEndpoint:
 
     endpoint: WebhookEndpoint
     secret: str
+
+
+def private_service_event(service_id: str) -> str:
+    """The event a private service's endpoint subscribes to: ``private_service.<service id>``."""
+    return PRIVATE_SERVICE_EVENT_PREFIX + service_id
+
+
+def is_private_service_event(event: str) -> bool:
+    """Whether ``event`` is shaped like a private service's event."""
+    return bool(_PRIVATE_SERVICE_EVENT.fullmatch(event))
 
 
 def check_url(url: str, *, production: bool) -> str:
@@ -124,14 +153,21 @@ def create_endpoint(
 ) -> CreatedEndpoint:
     """Register a URL of the client's system for some events; the caller commits.
 
-    WebhookRefused for a URL the portal will not send to or an unknown event.
+    With no events named, the submission events. WebhookRefused for a URL the portal
+    will not send to or an event that is neither a submission event nor shaped like
+    ``private_service.<service id>`` (the caller checks that the service exists).
     """
     check_url(url, production=production)
     wanted = list(dict.fromkeys(events or WEBHOOK_EVENTS))
-    unknown = [event for event in wanted if event not in WEBHOOK_EVENTS]
+    unknown = [
+        event
+        for event in wanted
+        if event not in WEBHOOK_EVENTS and not is_private_service_event(event)
+    ]
     if unknown:
         raise WebhookRefused(
-            f"unknown event {', '.join(unknown)}; the events are {', '.join(WEBHOOK_EVENTS)}"
+            f"unknown event {', '.join(unknown)}; the events are {', '.join(WEBHOOK_EVENTS)} "
+            f"and {PRIVATE_SERVICE_EVENT_PREFIX}<service id>"
         )
     seed = secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(
@@ -140,6 +176,29 @@ def create_endpoint(
     session.add(endpoint)
     session.flush()
     return CreatedEndpoint(endpoint, signing_secret(seed, secret_key))
+
+
+def _subscribed_endpoints(session: Session, event: str) -> list[WebhookEndpoint]:
+    """The active endpoints of live clients that subscribed to ``event``, oldest first."""
+    endpoints = session.scalars(
+        select(WebhookEndpoint)
+        .join(WebhookEndpoint.client)
+        .where(WebhookEndpoint.active.is_(True), ApiClient.revoked_at.is_(None))
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    return [endpoint for endpoint in endpoints if event in endpoint.events]
+
+
+def _enqueue_delivery(
+    session: Session, endpoint: WebhookEndpoint, event_id: str, content: dict[str, Any]
+) -> Job:
+    """One delivery job: the endpoint and what to send; the same event twice is one job."""
+    return enqueue(
+        session,
+        JOB_KIND,
+        {"endpoint": endpoint.id, **content},
+        key=f"webhook:{endpoint.id}:{event_id}",
+    )
 
 
 def _event(event: str, submission: Submission) -> WebhookEvent:
@@ -167,29 +226,96 @@ def notify_webhooks(session: Session, event: str, submission: Submission) -> lis
     """
     if event not in WEBHOOK_EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    endpoints = session.scalars(
-        select(WebhookEndpoint)
-        .join(WebhookEndpoint.client)
-        .where(WebhookEndpoint.active.is_(True), ApiClient.revoked_at.is_(None))
-        .order_by(WebhookEndpoint.id)
-    ).all()
     wanted = [
         endpoint
-        for endpoint in endpoints
-        if event in endpoint.events and submission.department_id in endpoint.client.departments
+        for endpoint in _subscribed_endpoints(session, event)
+        if submission.department_id in endpoint.client.departments
     ]
     if not wanted:
         return []
     body = _event(event, submission).model_dump(mode="json")
     return [
-        enqueue(
-            session,
-            JOB_KIND,
-            {"endpoint": endpoint.id, "event": body},
-            key=f"webhook:{endpoint.id}:{body['id']}",
-        )
-        for endpoint in wanted
+        _enqueue_delivery(session, endpoint, body["id"], {"event": body}) for endpoint in wanted
     ]
+
+
+def notify_private_services(
+    session: Session,
+    application: Application,
+    services: Sequence[PrivateService],
+    *,
+    actor: str,
+) -> list[Job]:
+    """Tell each chosen private service of a filed application, and note which were told.
+
+    For every service, a delivery to each endpoint subscribed to its event, each audited
+    (ids only); ``application.private_services`` records per service whether any
+    endpoint was there, so the resident knows whom to contact themselves. Call it in the
+    filing transaction; a service that declares no ``sends`` cannot be told.
+    """
+    jobs: list[Job] = []
+    told: list[dict[str, Any]] = []
+    for service in services:
+        if not service.sends:
+            raise ValueError(f"private service {service.id!r} declares nothing to send")
+        event = private_service_event(service.id)
+        event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"{application.reference}/{event}"))
+        endpoints = _subscribed_endpoints(session, event)
+        for endpoint in endpoints:
+            content = {
+                "private_service": {
+                    "event_id": event_id,
+                    "application": application.reference,
+                    "service": service.id,
+                    "sends": list(service.sends),
+                }
+            }
+            jobs.append(_enqueue_delivery(session, endpoint, event_id, content))
+            record_event(
+                session,
+                actor=actor,
+                action="private_service.delivery_enqueued",
+                subject_type="application",
+                subject_id=application.reference,
+                details={
+                    "service": service.id,
+                    "endpoint": endpoint.id,
+                    "fields": list(service.sends),
+                },
+            )
+        told.append({"id": service.id, "told": bool(endpoints)})
+    application.private_services = told
+    return jobs
+
+
+def _private_service_event(
+    session: Session, delivery: dict[str, Any]
+) -> PrivateServiceEvent | None:
+    """The event a private service is sent, read now from the filed application.
+
+    The values are those of the declared fields only; None when the application is gone.
+    """
+    application = session.scalars(
+        select(Application).where(Application.reference == delivery["application"])
+    ).first()
+    if application is None:
+        return None
+    answers = application.answers
+    return PrivateServiceEvent(
+        id=delivery["event_id"],
+        type=private_service_event(delivery["service"]),
+        created_at=application.submitted_at,
+        data=PrivateServiceEventData(
+            application_reference=application.reference,
+            life_event=application.life_event_id,
+            service=delivery["service"],
+            values={
+                field_id: answers[field_id]
+                for field_id in delivery["sends"]
+                if answers.get(field_id) is not None
+            },
+        ),
+    )
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -212,14 +338,22 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int
 
 def _send(session: Session, payload: dict[str, Any]) -> str | None:
     """Send one event to one endpoint, signed now, while no lock is held; raise so that
-    the job tries again. Returns the event id, or None when the endpoint is gone."""
+    the job tries again. Returns the event id, or None when the endpoint or, for a
+    private service, the application is gone."""
     endpoint = session.get(WebhookEndpoint, payload["endpoint"])
     if endpoint is None or not endpoint.active or endpoint.client.revoked_at is not None:
         log.info("webhook dropped: endpoint gone", extra={"endpoint": payload["endpoint"]})
         return None
     config = current_app.config
     url = check_url(endpoint.url, production=config["PORTAL_ENV"] == "production")
-    event = WebhookEvent.model_validate(payload["event"])
+    event: WebhookEvent | PrivateServiceEvent | None
+    if "private_service" in payload:
+        event = _private_service_event(session, payload["private_service"])
+    else:
+        event = WebhookEvent.model_validate(payload["event"])
+    if event is None:
+        log.info("webhook dropped: application gone", extra={"endpoint": payload["endpoint"]})
+        return None
     body = event.model_dump_json().encode()
     timestamp = int(utcnow().timestamp())
     secret = signing_secret(endpoint.secret_seed, config["SECRET_KEY"])

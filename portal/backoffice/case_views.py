@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from portal.backoffice import cases, workflow
 from portal.backoffice.models import Submission
-from portal.backoffice.views import bp
+from portal.backoffice.views import STATUS_LABELS, bp
 from portal.database import set_write_intent, utcnow
 from portal.definitions.expressions import default_context
 from portal.documents.downloads import send_document
@@ -80,17 +80,8 @@ def _moved_refusal(refused: workflow.TransitionRefused) -> str:
 
 
 def status_name(status: str) -> str:
-    """A submission status as clerks call it."""
-    names = {
-        "received": _("Received"),
-        "in_review": _("In review"),
-        "awaiting_applicant": _("Waiting for the applicant"),
-        "approved": _("Approved"),
-        "rejected": _("Rejected"),
-        "completed": _("Completed"),
-        "withdrawn": _("Withdrawn"),
-    }
-    return names.get(status, status)
+    """A submission status as clerks call it (the work lists' names)."""
+    return str(STATUS_LABELS.get(status, status))
 
 
 def _case_page(

@@ -58,6 +58,9 @@ class Application(db.Model):  # type: ignore[name-defined]
     # portal.resident.representation); the applicant is who acted.
     representation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     assisted: Mapped[bool] = mapped_column(default=False)
+    # The private services the resident chose to tell, each ``{"id": ..., "told": bool}``:
+    # told when a company's endpoint is sent the change, else the resident contacts them.
+    private_services: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     receipt_key: Mapped[str | None] = mapped_column(String(120))
 
@@ -164,3 +167,52 @@ class CaseMessage(db.Model):  # type: ignore[name-defined]
     @property
     def visible_to_applicant(self) -> bool:
         return self.kind != "note"
+
+
+class SavedView(db.Model):  # type: ignore[name-defined]
+    """A clerk's named work-list query (list, filters, sort), to open again in one click."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    # The work list's URL query as text values, e.g. {"list": "overdue", "sort": "due_on"}.
+    query: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The work lists read one (department or assignee, status) slice at a time in
+# (sort column, id) order, so every page is an index range scan whatever the table's
+# size; admins, who see every department, read by status alone (0016_worklist).
+Index(
+    "ix_submissions_department_status_received",
+    Submission.department_id,
+    Submission.status,
+    Submission.received_at,
+    Submission.id,
+)
+Index(
+    "ix_submissions_department_status_due",
+    Submission.department_id,
+    Submission.status,
+    Submission.due_on,
+    Submission.id,
+)
+Index(
+    "ix_submissions_assignee_status_received",
+    Submission.assignee_id,
+    Submission.status,
+    Submission.received_at,
+    Submission.id,
+)
+Index(
+    "ix_submissions_assignee_status_due",
+    Submission.assignee_id,
+    Submission.status,
+    Submission.due_on,
+    Submission.id,
+)
+Index("ix_submissions_status_received", Submission.status, Submission.received_at, Submission.id)
+Index("ix_submissions_status_due", Submission.status, Submission.due_on, Submission.id)

@@ -1,8 +1,9 @@
 """Filing: turn a finished draft into one application with one submission per procedure.
 
 Everything happens in the caller's transaction — the application, every submission
-routed to its queue, the audit entries and the follow-up jobs (receipt, emails) — so
-a submit is all or nothing, and the jobs run only after it commits.
+routed to its queue, the audit entries and the follow-up jobs (receipt, emails, webhooks
+and the private services the resident asked to tell) — so a submit is all or nothing,
+and the jobs run only after it commits.
 """
 
 from __future__ import annotations
@@ -99,11 +100,11 @@ def file_draft(
     ``state`` is a `portal.resident.services.DraftState`. Locked register values are
     compared with what the register gave; a difference refuses the submit.
     """
-    from portal.api.webhooks import notify_webhooks
+    from portal.api.webhooks import notify_private_services, notify_webhooks
     from portal.jobs.services import enqueue
     from portal.notifications.services import notify
     from portal.resident import prefill
-    from portal.resident.services import field_specs
+    from portal.resident.services import chosen_private_services, field_specs
 
     existing = application_for_draft(session, state.draft.id)
     if existing is not None:
@@ -230,6 +231,12 @@ def file_draft(
             details={"queue": submission.queue_id, "procedure": submission.procedure_id},
         )
         notify_webhooks(session, "submission.received", submission)
+    notify_private_services(
+        session,
+        application,
+        chosen_private_services(state, context),
+        actor=f"user:{applicant_id}",
+    )
     enqueue(session, "receipt.render", {"application": reference}, key=f"receipt:{reference}")
     if any(
         procedure.model.delivery and "received" in procedure.model.delivery.notify

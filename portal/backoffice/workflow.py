@@ -158,20 +158,26 @@ def request_information(
     submission: Submission,
     body: str,
     *,
-    clerk_id: int,
+    clerk_id: int | None,
     now: datetime,
     local_day: date,
     is_business_day: Callable[[date], bool],
+    actor: str | None = None,
+    role: ActorRole = "clerk",
 ) -> CaseMessage:
-    """Ask the applicant for information: the message, then the paused status."""
+    """Ask the applicant for information: the message, then the paused status.
+
+    A clerk asks as ``user:<clerk_id>``; a department's system through the API passes
+    no clerk, its own ``actor`` and the role ``api``.
+    """
     message = CaseMessage(kind="request", author_id=clerk_id, body=body, created_at=now)
     submission.messages.append(message)
     transition(
         session,
         submission,
         "awaiting_applicant",
-        actor=f"user:{clerk_id}",
-        role="clerk",
+        actor=actor or f"user:{clerk_id}",
+        role=role,
         now=now,
         local_day=local_day,
         is_business_day=is_business_day,

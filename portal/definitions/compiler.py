@@ -694,6 +694,9 @@ class _Compiler:
                 condition = self.compile(
                     file, (*path, "applies_if"), service.applies_if, questionnaire_owner.scope
                 )
+            self._check_sends(
+                file, path, service.sends or [], {**questionnaire_owner.fields, **shared.fields}
+            )
             services.append(CompiledPrivateService(service, condition))
         register_answers = self._register_answers(
             questionnaire_owner, model.questionnaire.register_answers
@@ -726,6 +729,42 @@ class _Compiler:
             content_hash=content_hash(model, used),
             register_answers=tuple(register_answers),
         )
+
+    def _check_sends(
+        self,
+        file: LoadedFile,
+        path: YamlPath,
+        sends: Sequence[str],
+        fields: Mapping[str, AnyField],
+    ) -> None:
+        """Check what a private service is told: answers of the life event, never a My Number.
+
+        Only the questionnaire's and the shared steps' fields qualify: a procedure's
+        fields are asked only when that procedure is chosen.
+        """
+        for index, field_id in enumerate(sends):
+            at: YamlPath = (*path, "sends", index)
+            spec = fields.get(field_id)
+            if field_id in sends[:index]:
+                self.issue(file, at, f"field {field_id!r} is listed twice")
+            elif spec is None:
+                self.issue(
+                    file,
+                    at,
+                    f"{field_id!r} is not a field of this life event's questionnaire or "
+                    "shared steps",
+                )
+            elif value_type(spec) is None:
+                self.issue(file, at, f"field {field_id!r} takes no answer, so it has none to send")
+            elif requires_purpose(spec) or (
+                isinstance(spec, GroupField)
+                and any(requires_purpose(member) for member in spec.fields.values())  # type: ignore[arg-type]
+            ):
+                self.issue(
+                    file,
+                    at,
+                    f"field {field_id!r} holds a My Number, which is never sent to a company",
+                )
 
     def _register_answers(
         self, owner: _Owner, answers: Sequence[RegisterAnswer]

@@ -561,12 +561,19 @@ class Questionnaire(StrictModel):
 
 
 class PrivateService(StrictModel):
-    """A private company's service connected to a life event (water, gas...)."""
+    """A private company's service connected to a life event (water, gas...).
+
+    A service that declares `sends` (fields of the life event's questionnaire or shared
+    steps) can be chosen on the procedures page: the company is then told the values
+    of exactly those fields, and nothing else. One without `sends` is only listed, for
+    the resident to contact the company themselves.
+    """
 
     id: Id
     label: TextPair
     hint: TextPair | None = None
     applies_if: Expression | None = None
+    sends: Annotated[list[Id], Field(min_length=1)] | None = None
 
 
 class LifeEvent(StrictModel):

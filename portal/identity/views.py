@@ -51,11 +51,16 @@ def _failure(audience: str, error: SignInError) -> ResponseReturnValue:
     return render_template("identity/failure.html", audience=audience), 400
 
 
+# Where each kind of user starts when the sign-in did not come from a page.
+_STARTS = {"resident": "resident.show_dashboard", "staff": "backoffice.show_work_list"}
+
+
 def _sign_in_page(audience: str) -> ResponseReturnValue:
+    asked = request.args.get("next")
     return render_template(
         "identity/sign_in.html",
         audience=audience,
-        next_target=safe_redirect_target(request.args.get("next")),
+        next_target=safe_redirect_target(asked) if asked else url_for(_STARTS[audience]),
         signed_out_reason=session.get(SIGNED_OUT_KEY),
     )
 

@@ -26,7 +26,7 @@ from portal.jobs.services import periodic_job
 from portal.records.extract import RegisterUnavailable
 from portal.records.sources import RecordSource
 from portal.resident.models import Draft
-from portal.resident.services import drafts_of
+from portal.resident.services import drafts_of, field_label
 from portal.resident.suggestions import Suggestion, registers_used, suggest
 
 # What residents are shown for each status; this mapping is the configuration of which
@@ -65,6 +65,15 @@ class SubmissionView:
     may_withdraw: bool
 
 
+@dataclass(frozen=True)
+class PrivateServiceView:
+    """A private service the resident asked the city to tell: whether it was, and what."""
+
+    label: str
+    told: bool
+    sent: list[str]
+
+
 @dataclass
 class ApplicationView:
     """One application and its submissions, in the resident's language."""
@@ -72,6 +81,7 @@ class ApplicationView:
     application: Application
     life_event_title: str
     submissions: list[SubmissionView] = field(default_factory=list)
+    private_services: list[PrivateServiceView] = field(default_factory=list)
 
     @property
     def waiting_for_answer(self) -> bool:
@@ -94,9 +104,18 @@ def application_view(session: Session, application: Application, lang: str) -> A
     """What the applicant sees of one application, from the versions it was filed with."""
     catalogue = catalogue_for_pins(session, application.pins)
     departments = {d.id: d.name.get(lang) for d in catalogue.departments}
-    view = ApplicationView(
-        application, catalogue.life_event(application.life_event_id).model.title.get(lang)
-    )
+    life_event = catalogue.life_event(application.life_event_id)
+    view = ApplicationView(application, life_event.model.title.get(lang))
+    services = {compiled.service.id: compiled.service for compiled in life_event.private_services}
+    for chosen in application.private_services or ():
+        service = services[chosen["id"]]
+        view.private_services.append(
+            PrivateServiceView(
+                label=service.label.get(lang),
+                told=chosen["told"],
+                sent=[field_label(life_event, field_id, lang) for field_id in service.sends or ()],
+            )
+        )
     for submission in application.submissions:
         view.submissions.append(
             SubmissionView(

@@ -39,6 +39,8 @@ class Draft(db.Model):  # type: ignore[name-defined]
     # Supporting documents by procedure and document id: an upload's storage key,
     # type, size and shown name, or the alternative chosen (later, counter, post).
     documents: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The private services (ids) the resident asked to be told when the draft is filed.
+    private_services: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

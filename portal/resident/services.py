@@ -24,7 +24,7 @@ from portal.definitions.catalogue import Catalogue, CompiledLifeEvent
 from portal.definitions.expressions import EvalContext
 from portal.definitions.fields import FieldError, LoadError, RawInputs, dump_value, load_value
 from portal.definitions.journey import Journey, StepResult, merge_answers
-from portal.definitions.schema import AnyField
+from portal.definitions.schema import AnyField, PrivateService
 from portal.resident.models import Draft
 
 DRAFT_LIFETIME = timedelta(days=30)
@@ -35,7 +35,7 @@ class UnknownLifeEvent(LookupError):
 
 
 class ProcedureNotOffered(ValueError):
-    """A chosen procedure is not one the resident's answers make available online."""
+    """A chosen procedure (or private service) is not one the resident's answers offer."""
 
 
 @dataclass
@@ -71,6 +71,12 @@ def field_specs(catalogue: Catalogue, life_event: CompiledLifeEvent) -> dict[str
     for procedure_id in life_event.model.procedures:
         specs.update(catalogue.procedure(procedure_id).fields)
     return specs
+
+
+def field_label(life_event: CompiledLifeEvent, field_id: str, lang: str) -> str:
+    """What the resident calls a questionnaire or shared field: its label, else its id."""
+    label = getattr(life_event.shared.fields.get(field_id), "label", None)
+    return label.get(lang) if label is not None else field_id
 
 
 def load_answers(stored: Mapping[str, object], specs: Mapping[str, AnyField]) -> dict[str, object]:
@@ -250,15 +256,40 @@ def offered_procedures(listing: ProcedureList) -> list[str]:
     return [entry.id for entry in (*listing.online, *listing.may_apply)]
 
 
+def offered_private_services(listing: ProcedureList) -> list[PrivateService]:
+    """The private services the resident may ask the city to tell: those that apply and
+    declare what they are sent."""
+    return [service for service in listing.private_services if service.sends]
+
+
+def chosen_private_services(state: DraftState, context: EvalContext) -> list[PrivateService]:
+    """The private services the resident chose that the answers still offer, in order."""
+    chosen = set(state.draft.private_services or ())
+    listing = procedure_list(state, context)
+    return [service for service in offered_private_services(listing) if service.id in chosen]
+
+
 def choose_procedures(
-    state: DraftState, chosen: Sequence[str], *, now: datetime, context: EvalContext
+    state: DraftState,
+    chosen: Sequence[str],
+    *,
+    now: datetime,
+    context: EvalContext,
+    private_services: Sequence[str] = (),
 ) -> None:
-    """Keep the procedures the resident goes ahead with, in the life event's order."""
-    offered = offered_procedures(procedure_list(state, context))
+    """Keep the procedures the resident goes ahead with, in the life event's order, and
+    the private services they want told when the draft is filed (none unless ticked)."""
+    listing = procedure_list(state, context)
+    offered = offered_procedures(listing)
+    services = [service.id for service in offered_private_services(listing)]
     refused = [procedure_id for procedure_id in chosen if procedure_id not in offered]
+    refused += [service_id for service_id in private_services if service_id not in services]
     if refused:
         raise ProcedureNotOffered(", ".join(refused))
     state.draft.procedure_ids = [procedure_id for procedure_id in offered if procedure_id in chosen]
+    state.draft.private_services = [
+        service_id for service_id in services if service_id in private_services
+    ]
     state.draft.stage = "form"
     state.__dict__.pop("form", None)
     store_answers(state, state.answers, now)

@@ -325,16 +325,26 @@ def choose_procedures(draft_id: str) -> ResponseReturnValue:
             url_for("resident.answer_question", draft_id=draft_id, step_key=pending), 303
         )
     listing = services.procedure_list(state, context)
+    told_services = services.offered_private_services(listing)
     error = None
+    # Private services are told only when ticked: none is ticked until the resident does.
+    chosen_services = list(state.draft.private_services or ())
     if request.method == "POST":
         chosen = request.form.getlist("procedures")
+        chosen_services = request.form.getlist("private_services")
         if not chosen:
             error = _(
                 "Select at least one procedure to file online, or go back and check your answers."
             )
         else:
             try:
-                services.choose_procedures(state, chosen, now=utcnow(), context=context)
+                services.choose_procedures(
+                    state,
+                    chosen,
+                    now=utcnow(),
+                    context=context,
+                    private_services=chosen_services,
+                )
             except services.ProcedureNotOffered:
                 abort(400)
             db.session.commit()
@@ -357,6 +367,15 @@ def choose_procedures(draft_id: str) -> ResponseReturnValue:
                 field_id: spec.label.get(lang)
                 for field_id, spec in state.life_event.questionnaire.fields.items()
                 if spec.label is not None
+            },
+            told_services=told_services,
+            chosen_services=chosen_services,
+            sent_fields={
+                service.id: [
+                    services.field_label(state.life_event, field_id, lang)
+                    for field_id in service.sends or ()
+                ]
+                for service in told_services
             },
             back_url=url_for(
                 "resident.answer_question", draft_id=draft_id, step_key=last_question[-1].key

@@ -54,6 +54,7 @@ def test_every_operation_keeps_to_the_document(child_allowance, filed, issue_cli
         "GET /submissions",
         "GET /submissions/{reference}",
         "POST /submissions/{reference}/status",
+        "POST /submissions/{reference}/messages",
         "GET /submissions/{reference}/documents/{index}",
     }
     for operation in operations:

@@ -220,3 +220,16 @@ def test_an_uploaded_document_downloads_and_the_others_do_not(
         missing = client.get(f"{base}/{index}", headers=bearer(token))
         assert missing.status_code == 404
         assert missing.mimetype == "application/problem+json"
+
+
+def test_a_cursor_past_the_last_possible_id_is_the_end_of_the_list(filed, issue_client, client):
+    from portal.api.services import encode_cursor
+
+    token = issue_client()
+    response = client.get(
+        "/api/v1/submissions",
+        query_string={"cursor": encode_cursor(2**40)},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []

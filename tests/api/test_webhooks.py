@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -236,3 +237,54 @@ def test_the_signature_is_an_hmac_of_the_time_and_the_body():
     assert header == f"t=1700000000,v1={expected}"
     assert webhooks.signing_secret("seed", "key-1") != webhooks.signing_secret("seed", "key-2")
     assert webhooks.signing_secret("seed", "key-1") == webhooks.signing_secret("seed", "key-1")
+
+
+def test_a_receiver_down_for_every_attempt_leaves_the_event_dead_until_replayed_once(
+    filed, issue_client, app, client
+):
+    down = Receiver()
+    port = down.server.server_port
+    down.close()  # nothing listens on the port for any attempt
+    token = issue_client()
+    secret = _add_webhook(app, token, f"http://127.0.0.1:{port}/hook", "submission.status_changed")
+    response = client.post(
+        f"/api/v1/submissions/{filed.nhi}/status",
+        json={"status": "in_review"},
+        headers=bearer(token),
+    )
+    assert response.status_code == 200
+    (job,) = _jobs(app)
+    event = job.payload["event"]
+    for _attempt in range(job.attempts, job.max_attempts):
+        with app.app_context():
+            db.session.get(Job, job.id).run_after = utcnow()
+            db.session.commit()
+        assert run_pending(app, limit=5) == 1
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("dead", job.max_attempts)
+    assert job.payload["event"] == event  # the event is kept, not lost
+    assert run_pending(app, limit=5) == 0  # a dead job is not tried again by itself
+
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["jobs", "list"])
+    assert listed.exit_code == 0
+    assert re.search(r"^dead\s+1$", listed.output, re.MULTILINE)
+    assert re.search(
+        rf"^\s+{job.id}\s+{webhooks.JOB_KIND}\s+{job.max_attempts} attempts",
+        listed.output,
+        re.MULTILINE,
+    )
+
+    receiver = Receiver(port)
+    try:
+        retried = runner.invoke(args=["jobs", "retry", str(job.id)])
+        assert retried.exit_code == 0, retried.output
+        assert run_pending(app, limit=5) == 1
+        assert run_pending(app, limit=5) == 0
+        ((headers, body),) = receiver.requests  # delivered exactly once
+        assert verified_event(secret, headers, body) == event  # the same event, the same id
+        (job,) = _jobs(app)
+        assert (job.status, job.attempts) == ("done", 1)
+        assert runner.invoke(args=["jobs", "retry", str(job.id)]).exit_code == 1  # not dead
+    finally:
+        receiver.close()
