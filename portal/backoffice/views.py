@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -212,38 +212,47 @@ def show_work_list() -> ResponseReturnValue:
     )
 
 
-@bp.post("/cases/<reference>/claim")
-@login_required(STAFF_ROLES)
-def claim_case(reference: str) -> ResponseReturnValue:
-    """Take an unassigned submission of the team; a received one moves to in review."""
+T = TypeVar("T")
+
+
+def _assignment(
+    action: Callable[[], T], done: Callable[[T], str], assignee_id: int | None = None
+) -> ResponseReturnValue:
+    """Run one claim or (re)assignment, commit it and say so; or say why it was refused.
+
+    A submission outside the clerk's departments is 404, as if it did not exist.
+    """
     try:
-        worklist.claim(db.session, _user(), reference, now=utcnow(), day=_day())
+        result = action()
     except worklist.NotVisible:
         abort(404)
     except worklist.WorkRefused as refused:
         db.session.rollback()
-        flash(_refusal_message(refused), PROBLEM)
+        flash(_refusal_message(refused, _assignee(assignee_id)), PROBLEM)
         return redirect(_back(), 303)
     db.session.commit()
-    flash(_("You have claimed %(reference)s.", reference=reference), NOTICE)
+    flash(done(result), NOTICE)
     return redirect(_back(), 303)
+
+
+@bp.post("/cases/<reference>/claim")
+@login_required(STAFF_ROLES)
+def claim_case(reference: str) -> ResponseReturnValue:
+    """Take an unassigned submission of the team; a received one moves to in review."""
+    return _assignment(
+        lambda: worklist.claim(db.session, _user(), reference, now=utcnow(), day=_day()),
+        lambda _claimed: _("You have claimed %(reference)s.", reference=reference),
+    )
 
 
 @bp.post("/cases/<reference>/release")
 @login_required(STAFF_ROLES)
 def release_case(reference: str) -> ResponseReturnValue:
     """Give a submission back to the team's unassigned list."""
-    try:
-        worklist.release(db.session, _user(), reference)
-    except worklist.NotVisible:
-        abort(404)
-    except worklist.WorkRefused as refused:
-        db.session.rollback()
-        flash(_refusal_message(refused), PROBLEM)
-        return redirect(_back(), 303)
-    db.session.commit()
-    flash(_("You have released %(reference)s to the team.", reference=reference), NOTICE)
-    return redirect(_back(), 303)
+    return _assignment(
+        lambda: worklist.release(db.session, _user(), reference),
+        lambda _released: _("You have released %(reference)s to the team.", reference=reference),
+    )
 
 
 @bp.post("/cases/<reference>/reassign")
@@ -251,26 +260,17 @@ def release_case(reference: str) -> ResponseReturnValue:
 def reassign_case(reference: str) -> ResponseReturnValue:
     """Hand one submission to a clerk of its department; a reason is optional."""
     assignee_id = _assignee_id()
-    try:
-        submission = worklist.reassign(
+    return _assignment(
+        lambda: worklist.reassign(
             db.session, _user(), reference, assignee_id, reason=request.form.get("reason")
-        )
-    except worklist.NotVisible:
-        abort(404)
-    except worklist.WorkRefused as refused:
-        db.session.rollback()
-        flash(_refusal_message(refused, _assignee(assignee_id)), PROBLEM)
-        return redirect(_back(), 303)
-    db.session.commit()
-    flash(
-        _(
+        ),
+        lambda submission: _(
             "%(reference)s is now assigned to %(name)s.",
             reference=reference,
             name=_display_name(submission.assignee_id),
         ),
-        NOTICE,
+        assignee_id,
     )
-    return redirect(_back(), 303)
 
 
 @bp.post("/reassign")
@@ -278,31 +278,22 @@ def reassign_case(reference: str) -> ResponseReturnValue:
 def reassign_cases() -> ResponseReturnValue:
     """Hand the chosen submissions to one clerk at once, with a reason (e.g. someone is away)."""
     assignee_id = _assignee_id()
-    try:
-        moved = worklist.bulk_reassign(
+    return _assignment(
+        lambda: worklist.bulk_reassign(
             db.session,
             _user(),
             request.form.getlist("references"),
             assignee_id,
             request.form.get("reason", ""),
-        )
-    except worklist.NotVisible:
-        abort(404)
-    except worklist.WorkRefused as refused:
-        db.session.rollback()
-        flash(_refusal_message(refused, _assignee(assignee_id)), PROBLEM)
-        return redirect(_back(), 303)
-    db.session.commit()
-    flash(
-        ngettext(
+        ),
+        lambda moved: ngettext(
             "%(num)d submission is now assigned to %(name)s.",
             "%(num)d submissions are now assigned to %(name)s.",
             len(moved),
             name=_display_name(assignee_id),
         ),
-        NOTICE,
+        assignee_id,
     )
-    return redirect(_back(), 303)
 
 
 @bp.post("/views")

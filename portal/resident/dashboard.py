@@ -29,8 +29,8 @@ from portal.resident.models import Draft
 from portal.resident.services import drafts_of, field_label
 from portal.resident.suggestions import Suggestion, registers_used, suggest
 
-# What residents are shown for each status; this mapping is the configuration of which
-# statuses they see (received and in review both read "being checked" to them).
+# What residents are shown for each status: this mapping is the configuration of which
+# statuses they see (statuses mapped to the same words read as one step in the timeline).
 RESIDENT_STATUS: dict[str, TextPair] = {
     "received": TextPair(ja="受け付けました", en="Received"),
     "in_review": TextPair(ja="審査中", en="Being checked"),
