@@ -1,24 +1,40 @@
 #!/usr/bin/env bash
-# Run the whole suite on SQLite, then again on a throw-away PostgreSQL cluster.
+# Run the whole suite on SQLite and, at the same time, on a throw-away PostgreSQL cluster.
+#
+# The two runs share nothing but the instance folder's keys, which are made first; each
+# run's output is kept apart and shown whole when it ends, SQLite first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 status=0
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
 echo "== ruff =="
 $BIN/ruff check . || status=1
 
-echo "== Test run 1 of 2: SQLite (embedded default) =="
-env -u TEST_DATABASE_URL $BIN/pytest "$@"
-result=$?
-[ $result -eq 0 ] || status=1
+# Keys the development settings keep in instance/ (secret key, demo provider key): made
+# once here, so two runs starting together never race to write them.
+$BIN/python -c "from portal import create_app; create_app()" || status=1
 
-echo "== Test run 2 of 2: PostgreSQL (throw-away cluster) =="
+env -u TEST_DATABASE_URL $BIN/pytest "$@" >"$logs/sqlite.log" 2>&1 &
+sqlite_run=$!
 # The browser journeys drive pages whose database work the rest of the suite covers on
-# PostgreSQL too; they run once, on SQLite, to keep CI within its time.
-scripts/with-postgres.sh $BIN/pytest -m "not e2e" "$@"
-result=$?
-[ $result -eq 0 ] || status=1
+# PostgreSQL too; they run once, on SQLite.
+scripts/with-postgres.sh $BIN/pytest -m "not e2e" "$@" >"$logs/postgresql.log" 2>&1 &
+postgresql_run=$!
+
+wait $sqlite_run
+sqlite_result=$?
+echo "== Test run 1 of 2: SQLite (embedded default) =="
+cat "$logs/sqlite.log"
+[ $sqlite_result -eq 0 ] || status=1
+
+wait $postgresql_run
+postgresql_result=$?
+echo "== Test run 2 of 2: PostgreSQL (throw-away cluster) =="
+cat "$logs/postgresql.log"
+[ $postgresql_result -eq 0 ] || status=1
 
 if [ $status -eq 0 ]; then
   echo "== All checks passed on SQLite and PostgreSQL =="
