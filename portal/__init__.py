@@ -89,6 +89,7 @@ def register_notifications(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import health
+    from portal.admin.views import bp as admin_bp
     from portal.backoffice.views import bp as backoffice_bp
     from portal.resident.views import bp as resident_bp
     from portal.site.views import bp as site_bp
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(site_bp)
     app.register_blueprint(resident_bp)
     app.register_blueprint(backoffice_bp)
+    app.register_blueprint(admin_bp)
 
 
 def register_identity(app: Flask) -> None:
