@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ class RegisterExtract:
     """
 
     document: ExtractDocument
+
+    @classmethod
+    def from_stored(cls, document: Mapping[str, object]) -> RegisterExtract:
+        """An extract kept as JSON (in a draft) made whole again."""
+        # Validated in JSON mode: the stored document holds dates as ISO text.
+        return cls(ExtractDocument.model_validate_json(json.dumps(document)))
 
     @classmethod
     def empty(cls, person_key: str, sources: Collection[str], now: datetime) -> RegisterExtract:

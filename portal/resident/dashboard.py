@@ -19,9 +19,10 @@ from portal.audit.services import record_event
 from portal.backoffice.models import Application, CaseMessage, Submission
 from portal.backoffice.workflow import may_withdraw, open_request
 from portal.catalogue.services import catalogue_for_pins
+from portal.database import utcnow
 from portal.definitions.catalogue import Catalogue
 from portal.definitions.schema import TextPair
-from portal.documents.storage import Storage
+from portal.documents.storage import Storage, file_storage
 from portal.jobs.services import periodic_job
 from portal.records.extract import RegisterUnavailable
 from portal.records.sources import RecordSource
@@ -250,7 +251,4 @@ def purge_expired_drafts(session: Session, storage: Storage, now: datetime) -> i
 @periodic_job("drafts.purge", every_minutes=60)
 def purge_drafts_job(session: Session, payload: dict[str, object]) -> None:
     """Hourly: drafts are kept for their lifetime and not a day longer."""
-    from portal.database import utcnow
-    from portal.documents.storage import file_storage
-
     purge_expired_drafts(session, file_storage(), utcnow())

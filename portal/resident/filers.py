@@ -11,14 +11,12 @@ Someone filing with a power of attorney may file only what allows a representati
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from portal.definitions.journey import Journey
 from portal.definitions.schema import TextPair
 from portal.records.extract import RegisterExtract
-from portal.records.schema import ExtractDocument
 from portal.resident.representation import representing
 
 ROLE_NAMES = {
@@ -75,9 +73,9 @@ def proven_roles(register: Mapping[str, Any], answers: Mapping[str, object]) -> 
 
 def _died(extract: Mapping[str, Any], person_key: str) -> bool:
     """Whether the fetched resident register says the person died."""
-    # Validated in JSON mode: the stored extract holds dates as ISO text.
-    document = RegisterExtract(ExtractDocument.model_validate_json(json.dumps(extract)))
-    return document.value("resident_register", person_key, "death_date") is not None
+    register = RegisterExtract.from_stored(extract)
+    died_on = register.value("resident_register", person_key, "death_date")
+    return died_on is not None
 
 
 def procedures_not_allowed(

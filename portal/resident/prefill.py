@@ -12,7 +12,6 @@ ground.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,7 +24,6 @@ from portal.definitions.fields import LoadError, dump_value, load_value
 from portal.definitions.journey import Journey
 from portal.definitions.schema import AnyField, FieldBase, TextPair
 from portal.records.extract import RegisterExtract, RegisterUnavailable
-from portal.records.schema import ExtractDocument
 from portal.records.sources import RecordSource
 from portal.resident.models import RegisterReport
 from portal.resident.services import DraftState, store_answers
@@ -241,8 +239,7 @@ def stored_extract(state: DraftState) -> RegisterExtract | None:
     document = register_state(state).get("extract")
     if not document:
         return None
-    # Validated in JSON mode: the stored document holds dates as ISO text.
-    return RegisterExtract(ExtractDocument.model_validate_json(json.dumps(document)))
+    return RegisterExtract.from_stored(document)
 
 
 def apply(
