@@ -1,5 +1,6 @@
 """Import every package's models so that the metadata and migrations see all tables."""
 
+from portal.admin import models as admin_models
 from portal.api import models as api_models
 from portal.audit import models as audit_models
 from portal.backoffice import models as backoffice_models
@@ -10,6 +11,7 @@ from portal.records import models as records_models
 from portal.resident import models as resident_models
 
 __all__ = [
+    "admin_models",
     "api_models",
     "audit_models",
     "backoffice_models",

@@ -17,7 +17,6 @@ from portal import PROJECT_ROOT
 from portal.api import services, webhooks
 from portal.api.models import SCOPES, WEBHOOK_EVENTS
 from portal.api.openapi import openapi_text
-from portal.audit.services import record_event
 from portal.database import utcnow
 from portal.extensions import db
 
@@ -53,25 +52,19 @@ def _cli_actor() -> str:
 )
 def create_client_command(name: str, departments: tuple[str, ...], scopes: tuple[str, ...]) -> None:
     """Create a client and print its bearer token, once."""
-    unknown = sorted(set(departments) - services.known_departments(db.session))
-    if unknown:
-        raise click.ClickException(f"unknown department {', '.join(unknown)}")
     try:
-        issued = services.create_client(
-            db.session, name=name, departments=departments, scopes=scopes, now=utcnow()
+        issued = services.issue_client(
+            db.session,
+            name=name,
+            departments=departments,
+            scopes=scopes,
+            actor=_cli_actor(),
+            now=utcnow(),
         )
     except services.ClientRefused as refused:
         raise click.ClickException(str(refused)) from None
-    client = issued.client
-    record_event(
-        db.session,
-        actor=_cli_actor(),
-        action="api.client_created",
-        subject_type="api_client",
-        subject_id=client.client_id,
-        details={"departments": client.departments, "scopes": client.scopes},
-    )
     db.session.commit()
+    client = issued.client
     click.echo(f"Created API client {client.client_id} ({client.name}).")
     click.echo("Its bearer token, shown only now (send it as 'Authorization: Bearer <token>'):")
     click.echo(issued.token)
@@ -82,16 +75,9 @@ def create_client_command(name: str, departments: tuple[str, ...], scopes: tuple
 def revoke_client_command(client_id: str) -> None:
     """Refuse a client's token from now on; its webhooks stop too."""
     try:
-        client = services.revoke_client(db.session, client_id, now=utcnow())
+        client = services.withdraw_client(db.session, client_id, actor=_cli_actor(), now=utcnow())
     except LookupError as error:
         raise click.ClickException(str(error)) from None
-    record_event(
-        db.session,
-        actor=_cli_actor(),
-        action="api.client_revoked",
-        subject_type="api_client",
-        subject_id=client.client_id,
-    )
     db.session.commit()
     click.echo(f"Revoked API client {client.client_id} ({client.name}).")
 
@@ -116,39 +102,22 @@ def revoke_client_command(client_id: str) -> None:
 def add_webhook_command(client_id: str, url: str, events: tuple[str, ...]) -> None:
     """Send a client's system the events of its departments, or a private service's events,
     and print the signing secret once."""
-    client = services.client_by_id(db.session, client_id)
-    if client is None or client.revoked_at is not None:
-        raise click.ClickException(f"there is no live API client {client_id}")
-    prefix = webhooks.PRIVATE_SERVICE_EVENT_PREFIX
-    services_named = {event.removeprefix(prefix) for event in events if event.startswith(prefix)}
-    unknown = sorted(services_named - services.known_private_services(db.session))
-    if unknown:
-        raise click.ClickException(
-            f"no published private service {', '.join(unknown)} can be told by the city"
-        )
     config = current_app.config
     try:
-        created = webhooks.create_endpoint(
+        created = services.add_webhook(
             db.session,
-            client,
+            client_id,
             url=url,
             events=events,
             production=config["PORTAL_ENV"] == "production",
             secret_key=config["SECRET_KEY"],
+            actor=_cli_actor(),
             now=utcnow(),
         )
-    except webhooks.WebhookRefused as refused:
+    except (LookupError, webhooks.WebhookRefused) as refused:
         raise click.ClickException(str(refused)) from None
-    endpoint = created.endpoint
-    record_event(
-        db.session,
-        actor=_cli_actor(),
-        action="api.webhook_added",
-        subject_type="api_client",
-        subject_id=client.client_id,
-        details={"endpoint": endpoint.id, "events": endpoint.events},
-    )
     db.session.commit()
+    endpoint = created.endpoint
     click.echo(f"Webhook {endpoint.id} sends {', '.join(endpoint.events)} to {endpoint.url}.")
     click.echo("Its signing secret, shown only now (check Madoguchi-Signature with it):")
     click.echo(created.secret)

@@ -313,7 +313,8 @@ def _decode_cursor(token: str, sort: str) -> _Cursor:
     return _Cursor(parsed, row_id)
 
 
-def _overdue_conditions(day: WorkDay) -> list[ColumnElement[bool]]:
+def overdue_conditions(day: WorkDay) -> list[ColumnElement[bool]]:
+    """What makes a submission overdue: open, its clock running, its due day passed."""
     return [
         Submission.status.in_(OPEN_STATUSES),
         Submission.paused_since.is_(None),
@@ -340,7 +341,7 @@ def _list_conditions(
             Submission.due_on <= day.due_soon_until,
         ]
     elif list_name == "overdue":
-        conditions += _overdue_conditions(day)
+        conditions += overdue_conditions(day)
     return conditions
 
 
@@ -362,7 +363,7 @@ def _filter_conditions(user: User, filters: Filters, day: WorkDay) -> list[Colum
         end = day.start_of(filters.received_to + timedelta(days=1))
         conditions.append(Submission.received_at < end)
     if filters.overdue:
-        conditions += _overdue_conditions(day)
+        conditions += overdue_conditions(day)
     if filters.text:
         conditions.append(
             or_(

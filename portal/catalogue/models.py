@@ -1,8 +1,9 @@
 """Stored, numbered versions of the procedure definitions.
 
-A version's text never changes once stored: editing makes a new version. Drafts and
-submissions point at the versions they started with, so publishing a change never
-alters anything under a resident or a clerk.
+A published or retired version's text never changes: editing makes a new version.
+Only a draft version's text is edited in place, by administrators, until it is
+published. Resident drafts and submissions point at the published versions they
+started with, so publishing a change never alters anything under a resident or a clerk.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from portal.extensions import db
 
 DEFINITION_KINDS = ("procedure", "life_event", "dictionary", "departments")
 VERSION_STATUSES = ("draft", "published", "retired")
+# Where a version came from: `flask procedures load` reading the files, or the admin pages.
+VERSION_ORIGINS = ("files", "admin")
 
 
 class DefinitionVersion(db.Model):  # type: ignore[name-defined]
-    """One immutable version of one definition file."""
+    """One version of one definition file; immutable once it is no longer a draft.
+
+    A draft's `content_hash` is the SHA-256 of its exact text (it changes with every
+    save, so a cached catalogue is never stale); publishing sets the engine's hash.
+    """
 
     __tablename__ = "definition_versions"
     __table_args__ = (
@@ -30,6 +37,7 @@ class DefinitionVersion(db.Model):  # type: ignore[name-defined]
         ),
         CheckConstraint("status IN ('draft', 'published', 'retired')", name="status"),
         CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("origin IN ('files', 'admin')", name="origin"),
         Index("ix_definition_versions_lookup", "kind", "definition_id", "status"),
     )
 
@@ -45,6 +53,7 @@ class DefinitionVersion(db.Model):  # type: ignore[name-defined]
     created_by: Mapped[str] = mapped_column(String(120))
     published_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
+    origin: Mapped[str] = mapped_column(String(20), default="files", server_default="files")
 
     @property
     def label(self) -> str:

@@ -1,9 +1,10 @@
 """Store definition files as numbered versions and rebuild engine catalogues from them.
 
 Loading a directory lints it as a whole and then stores, for each definition whose
-content changed, a new immutable published version. Drafts and submissions keep the
-pins (version ids) they started with; `catalogue_for_pins` rebuilds exactly that set
-of definitions, so what a resident or clerk sees never changes under them.
+file changed since the files last gave it, a new immutable published version. Drafts
+and submissions keep the pins (version ids) they started with; `catalogue_for_pins`
+rebuilds exactly that set of definitions, so what a resident or clerk sees never
+changes under them.
 """
 
 from __future__ import annotations
@@ -222,11 +223,45 @@ def _newest_versions(session: Session, *, published_only: bool) -> Sequence[Row]
     ).all()
 
 
+def _last_from_files(session: Session) -> dict[str, str]:
+    """The content hash of the version the files last gave each definition, by pin key.
+
+    Drafts and versions made in the admin pages are left out: they are not the files.
+    """
+    newest = (
+        select(
+            DefinitionVersion.kind,
+            DefinitionVersion.definition_id,
+            func.max(DefinitionVersion.number).label("number"),
+        )
+        .where(DefinitionVersion.origin == "files", DefinitionVersion.status != "draft")
+        .group_by(DefinitionVersion.kind, DefinitionVersion.definition_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            DefinitionVersion.kind, DefinitionVersion.definition_id, DefinitionVersion.content_hash
+        ).join(
+            newest,
+            and_(
+                DefinitionVersion.kind == newest.c.kind,
+                DefinitionVersion.definition_id == newest.c.definition_id,
+                DefinitionVersion.number == newest.c.number,
+            ),
+        )
+    )
+    return {pin_key(row.kind, row.definition_id): row.content_hash for row in rows}
+
+
 def load_directory(session: Session, directory: Path, *, actor: str) -> LoadReport:
-    """Store a new published version of every definition in `directory` whose content changed.
+    """Store a new published version of every definition whose file changed since last loaded.
 
     The whole directory is linted first, scenarios included; on any issue nothing is
-    stored. Running it again on the same files stores nothing. The caller commits.
+    stored. Running it again on the same files stores nothing. A file is compared with
+    the version the files last gave, not with the newest version: a draft, or a version
+    an administrator published or retired in the portal, stays as it is until the file
+    itself changes (then the file's content is published as the newest version). The
+    caller commits.
     """
     if not directory.is_dir():
         return LoadReport(issues=(LintIssue(str(directory), 1, 1, "no such directory"),))
@@ -241,6 +276,7 @@ def load_directory(session: Session, directory: Path, *, actor: str) -> LoadRepo
         pin_key(row.kind, row.definition_id): row
         for row in _newest_versions(session, published_only=False)
     }
+    from_files = _last_from_files(session)
     now = utcnow()
     created: list[DefinitionVersion] = []
     unchanged: list[str] = []
@@ -249,7 +285,7 @@ def load_directory(session: Session, directory: Path, *, actor: str) -> LoadRepo
         key = pin_key(kind, definition_id)
         content_hash = content_hash_of(source.loaded.model, checked.catalogue)
         last = latest.get(key)
-        if last is not None and last.content_hash == content_hash:
+        if from_files.get(key) == content_hash:
             unchanged.append(key)
             continue
         version = DefinitionVersion(
@@ -262,6 +298,7 @@ def load_directory(session: Session, directory: Path, *, actor: str) -> LoadRepo
             source_text=source.text,
             created_by=actor,
             published_at=now,
+            origin="files",
         )
         session.add(version)
         session.flush()

@@ -1,4 +1,5 @@
-"""Users who signed in through an OpenID provider, and their server-side sessions."""
+"""Users who signed in through an OpenID provider, their server-side sessions, and the
+staff roles an administrator set in the portal."""
 
 from __future__ import annotations
 
@@ -39,10 +40,49 @@ class User(db.Model):  # type: ignore[name-defined]
     preferred_language: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signed_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an administrator: the account may not sign in and has no live session.
+    disabled_at: Mapped[datetime | None]
+
+    assignment: Mapped[StaffAssignment | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
+
+
+class StaffAssignment(db.Model):  # type: ignore[name-defined]
+    """A staff member's role and departments as an administrator set them in the portal.
+
+    While this row exists a sign-in keeps ``role`` and ``departments`` whatever the
+    staff provider claims; the claims are still recorded (``claimed_*``) so that
+    handing the person back to the provider restores them at once. The provider still
+    decides who is staff at all: a token with no staff role is refused as before.
+    """
+
+    __tablename__ = "staff_assignments"
+    __table_args__ = (
+        CheckConstraint("role IN ('clerk', 'admin')", name="role"),
+        CheckConstraint("claimed_role IN ('clerk', 'admin')", name="claimed_role"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    departments: Mapped[list[str]] = mapped_column(JSON)
+    claimed_role: Mapped[str] = mapped_column(String(20))
+    claimed_departments: Mapped[list[str]] = mapped_column(JSON)
+    # The audit actor of the administrator who set it, e.g. ``user:12``.
+    set_by: Mapped[str] = mapped_column(String(120))
+    set_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(back_populates="assignment")
 
 
 class UserSession(db.Model):  # type: ignore[name-defined]

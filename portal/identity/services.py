@@ -134,7 +134,9 @@ def sign_in_user(session: Session, identity: Identity, *, language: str, now: da
 
     A resident never becomes staff and staff never become a resident through a later
     sign-in (``role_conflict``): the two kinds of account are kept apart even when one
-    provider serves both.
+    provider serves both. A disabled account is refused (``account_disabled``). When
+    an administrator set a staff member's role and departments in the portal, those
+    stay; the provider's claims are only noted, for when the person is handed back.
     """
     user = session.scalars(
         select(User).where(User.issuer == identity.issuer, User.subject == identity.subject)
@@ -151,12 +153,21 @@ def sign_in_user(session: Session, identity: Identity, *, language: str, now: da
             preferred_language=language,
         )
         session.add(user)
+    elif user.disabled:
+        raise SignInError("account_disabled")
     elif user.is_staff != staff:
         raise SignInError("role_conflict")
-    user.role = identity.role
+    assignment = user.assignment if staff else None
+    if assignment is not None:
+        assignment.claimed_role = identity.role
+        assignment.claimed_departments = list(identity.departments)
+        user.role = assignment.role
+        user.departments = list(assignment.departments)
+    else:
+        user.role = identity.role
+        user.departments = list(identity.departments)
     user.person_key = identity.person_key
     user.email = identity.email
-    user.departments = list(identity.departments)
     user.display_name = identity.display_name or user.display_name
     user.preferred_language = language
     user.last_signed_in_at = now
@@ -230,7 +241,9 @@ def find_session(session: Session, token: str, *, now: datetime) -> SessionState
     row = session.get(UserSession, hash_token(token))
     if row is None:
         return SessionState("unknown")
-    if row.revoked_at is not None:
+    # Disabling an account revokes its sessions too; this holds even for one that a
+    # concurrent sign-in started in between.
+    if row.revoked_at is not None or row.user.disabled:
         return SessionState("revoked")
     if now >= row.absolute_expires_at:
         return SessionState("absolute_timeout")
@@ -278,3 +291,34 @@ def revoke_session(session: Session, token: str, *, now: datetime) -> UserSessio
         return None
     row.revoked_at = now
     return row
+
+
+def revoke_user_sessions(session: Session, user_id: int, *, now: datetime) -> int:
+    """End every live session of one user on the server; return how many were ended."""
+    result = session.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.absolute_expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def live_sessions(session: Session, user_id: int, *, now: datetime) -> list[UserSession]:
+    """A user's sessions that still hold now, newest first."""
+    return list(
+        session.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.idle_expires_at > now,
+                UserSession.absolute_expires_at > now,
+            )
+            .order_by(UserSession.created_at.desc())
+        )
+    )

@@ -46,8 +46,8 @@ RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 MAX_ERROR_LENGTH = 500
 MAX_MESSAGE_LENGTH = 200
-# session.info keys: "this transaction enqueued a job", and "this session belongs to a
-# job runner" (whose follow-up jobs its own drain loop picks up).
+# session.info keys: the ids of the jobs this transaction enqueued, and "this session
+# belongs to a job runner" (whose follow-up jobs its own drain loop picks up).
 ENQUEUED_FLAG = "madoguchi.jobs.enqueued"
 RUNNER_FLAG = "madoguchi.jobs.runner"
 
@@ -96,6 +96,11 @@ def periodic_job(kind: str, *, every_minutes: int) -> Callable[[JobHandler], Job
         return handler
 
     return register
+
+
+def periodic_kinds() -> list[str]:
+    """The kinds of every registered periodic job (the admin and the tests list them)."""
+    return sorted(_periodic)
 
 
 def schedule_periodic(session: Session, now: datetime) -> list[Job]:
@@ -160,7 +165,7 @@ def enqueue(
     if job.kind != kind:
         raise ValueError(f"idempotency key {key!r} already names a job of kind {job.kind!r}")
     if result.rowcount:  # type: ignore[attr-defined]
-        session.info[ENQUEUED_FLAG] = True
+        session.info.setdefault(ENQUEUED_FLAG, []).append(job.id)
     return job
 
 
@@ -171,18 +176,24 @@ def _expired_or_due(now: datetime) -> Any:
     )
 
 
-def claim(session: Session, now: datetime, lease_seconds: int) -> Job | None:
+def claim(
+    session: Session, now: datetime, lease_seconds: int, *, job_id: int | None = None
+) -> Job | None:
     """Take the next due job for ``lease_seconds`` and return it, or None; the caller commits.
+
+    With ``job_id``, only that job is taken, and only if it is due (a queue engine's
+    message names the job it is about).
 
     A job whose lease ran out (its worker died) is due again; one that has used all its
     attempts that way is marked dead instead. Two workers never claim the same job: on
     PostgreSQL the row is locked and others skip it, on SQLite the caller's transaction
     began with ``BEGIN IMMEDIATE`` and holds the write lock.
     """
+    due = _expired_or_due(now) if job_id is None else and_(_expired_or_due(now), Job.id == job_id)
     while True:
         job = session.scalars(
             select(Job)
-            .where(_expired_or_due(now))
+            .where(due)
             .order_by(Job.run_after, Job.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -335,14 +346,19 @@ def _record_failure(session: Session, job_id: int, description: str) -> str | No
     return status
 
 
-def claim_next(app: Flask, *, lease_seconds: int = DEFAULT_LEASE_SECONDS) -> int | None:
-    """Claim the next due job in a transaction of its own and return its id, or None."""
-    return contextvars.copy_context().run(_claim_next, app, lease_seconds)
+def claim_next(
+    app: Flask, *, lease_seconds: int = DEFAULT_LEASE_SECONDS, job_id: int | None = None
+) -> int | None:
+    """Claim the next due job (or job ``job_id``, if due) in a transaction of its own.
+
+    Returns the claimed job's id, or None when nothing was due.
+    """
+    return contextvars.copy_context().run(_claim_next, app, lease_seconds, job_id)
 
 
-def _claim_next(app: Flask, lease_seconds: int) -> int | None:
+def _claim_next(app: Flask, lease_seconds: int, job_id: int | None) -> int | None:
     with _runner_session(app) as session:
-        job = claim(session, utcnow(), lease_seconds)
+        job = claim(session, utcnow(), lease_seconds, job_id=job_id)
         job_id = job.id if job is not None else None
         session.commit()
         return job_id
@@ -361,6 +377,44 @@ def run_pending(app: Flask, *, limit: int, lease_seconds: int = DEFAULT_LEASE_SE
         run_one(app, job_id)
         ran += 1
     return ran
+
+
+def run_job_if_due(
+    app: Flask, job_id: int, *, lease_seconds: int = DEFAULT_LEASE_SECONDS
+) -> str | None:
+    """Claim job ``job_id`` and run it, as a queue engine's message about it asks.
+
+    Returns its status afterwards, or None when it was not due: already done or dead,
+    waiting for a later retry, or running under another worker's lease. A message
+    delivered twice therefore runs the job once.
+    """
+    if claim_next(app, lease_seconds=lease_seconds, job_id=job_id) != job_id:
+        return None
+    return run_one(app, job_id)
+
+
+def due_job_ids(session: Session, now: datetime, *, due_for: timedelta, limit: int) -> list[int]:
+    """The ids of jobs due (or whose lease ran out) for at least ``due_for``, oldest first.
+
+    A queue engine's relay hands these to its broker again: ``due_for`` leaves alone the
+    jobs that were published at their commit a moment ago and are still on their way.
+    """
+    return list(
+        session.scalars(
+            select(Job.id)
+            .where(_expired_or_due(now - due_for))
+            .order_by(Job.run_after, Job.id)
+            .limit(limit)
+        )
+    )
+
+
+def oldest_due_seconds(session: Session, now: datetime) -> float | None:
+    """How long the longest-waiting due pending job has waited, or None when none is due."""
+    oldest = session.scalar(
+        select(func.min(Job.run_after)).where(Job.status == "pending", Job.run_after <= now)
+    )
+    return None if oldest is None else max(0.0, (now - oldest).total_seconds())
 
 
 def job_counts(session: Session) -> dict[str, int]:

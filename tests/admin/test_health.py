@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g
-
-from portal.extensions import db
-from portal.identity.models import User
-
-
-def _as(app, role: str, departments=()):
-    with app.app_context():
-        user = User(
-            issuer="https://staff.test",
-            subject=f"{role}-health",
-            role=role,
-            display_name=role,
-            departments=list(departments),
-            preferred_language="ja",
-        )
-        db.session.add(user)
-        db.session.commit()
-        user_id = user.id
-
-    @app.before_request
-    def _signed_in():
-        g.user = db.session.get(User, user_id)
+from tests.admin.conftest import sign_in_as
 
 
 def test_the_admin_sees_every_adapters_check(app, client):
-    _as(app, "admin")
+    sign_in_as(app, "admin")
     page = client.get("/admin/health")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -38,7 +16,7 @@ def test_the_admin_sees_every_adapters_check(app, client):
 
 
 def test_clerks_and_residents_may_not_see_it(app, client):
-    _as(app, "clerk", ["citizens"])
+    sign_in_as(app, "clerk", ["citizens"])
     assert client.get("/admin/health").status_code == 403
 
 
@@ -46,3 +24,20 @@ def test_anonymous_visitors_are_sent_to_the_staff_sign_in(app, client):
     response = client.get("/admin/health")
     assert response.status_code == 303
     assert "/staff/sign-in" in response.headers["Location"]
+
+
+def test_the_start_page_links_every_admin_area(app, client):
+    sign_in_as(app, "admin")
+    html = client.get("/admin/").get_data(as_text=True)
+    for path in (
+        "/admin/definitions",
+        "/admin/kpis",
+        "/admin/people",
+        "/admin/departments",
+        "/admin/integrations",
+        "/admin/jobs/dead",
+        "/admin/audit",
+        "/admin/health",
+    ):
+        assert f'href="{path}"' in html, path
+    assert 'href="/admin/"' in html  # the header's way back here
