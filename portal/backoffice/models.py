@@ -8,7 +8,7 @@ submission), never database ids.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
@@ -58,11 +58,20 @@ class Application(db.Model):  # type: ignore[name-defined]
     # portal.resident.representation); the applicant is who acted.
     representation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     assisted: Mapped[bool] = mapped_column(default=False)
+    # Filed at the counter: the clerk who assisted, and the identity check they recorded
+    # (see portal.backoffice.counter); never a whole document number or a My Number.
+    assisted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    identity_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The counter-only procedures' pre-filled forms by procedure id: storage keys of PDFs.
+    counter_forms: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # The private services the resident chose to tell, each ``{"id": ..., "told": bool}``:
     # told when a company's endpoint is sent the change, else the resident contacts them.
     private_services: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     receipt_key: Mapped[str | None] = mapped_column(String(120))
+    # Retention: when the register extract was deleted, and when everything personal was.
+    register_removed_at: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]
 
     submissions: Mapped[list[Submission]] = relationship(
         back_populates="application", order_by="Submission.number"
@@ -109,6 +118,9 @@ class Submission(db.Model):  # type: ignore[name-defined]
     proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     proposed_at: Mapped[datetime | None]
     proposal_reason: Mapped[str | None] = mapped_column(Text)
+    # Retention: when the uploaded files were deleted, and when the answers and messages were.
+    attachments_removed_at: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]
 
     application: Mapped[Application] = relationship(back_populates="submissions")
     changes: Mapped[list[StatusChange]] = relationship(
@@ -216,3 +228,44 @@ Index(
 )
 Index("ix_submissions_status_received", Submission.status, Submission.received_at, Submission.id)
 Index("ix_submissions_status_due", Submission.status, Submission.due_on, Submission.id)
+
+
+# A counter session's drafts are owned by `counter:<session id>`. An assisted session
+# serves one visit: after its lifetime it is over, whatever the clerk does.
+COUNTER_OWNER_PREFIX = "counter:"
+COUNTER_SESSION_LIFETIME = timedelta(hours=2)
+
+
+class CounterSession(db.Model):  # type: ignore[name-defined]
+    """One clerk's session with one walk-in resident, from the identity check to its end.
+
+    The id is a long random token: it appears in URLs and in the owner key of the
+    session's drafts. Pending until the clerk confirms the register match.
+    """
+
+    __tablename__ = "counter_sessions"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(80))
+    # The resident's name as the register holds it (the application's applicant name).
+    resident_name: Mapped[str] = mapped_column(String(200))
+    identity_check: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # References of the applications filed in this session, in order.
+    applications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    @property
+    def owner_key(self) -> str:
+        """The owner key of the drafts started in this session."""
+        return f"{COUNTER_OWNER_PREFIX}{self.id}"
+
+    def live(self, now: datetime) -> bool:
+        """Whether the clerk may still file in this session."""
+        return (
+            self.confirmed_at is not None
+            and self.ended_at is None
+            and now < self.started_at + COUNTER_SESSION_LIFETIME
+        )

@@ -15,15 +15,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.audit.services import record_event
 from portal.backoffice.models import Application, ReferenceCounter, Submission
 from portal.definitions.catalogue import TRIAGE_QUEUE
 from portal.definitions.expressions import EvalContext
-from portal.definitions.fields import dump_value
+from portal.definitions.fields import dump_value, stored_value
 from portal.definitions.journey import Errors
 from portal.definitions.routing import due_date, required_documents, route
+from portal.definitions.sealing import unsealed
 from portal.resident.representation import (
     DOCUMENT_KEY,
     POWER_OF_ATTORNEY_DOCUMENT,
@@ -54,18 +57,22 @@ def next_application_reference(session: Session, year: int) -> str:
 
     The counter row is updated in the caller's transaction: PostgreSQL locks the row
     until commit and SQLite's writers are serialised by ``BEGIN IMMEDIATE``, so two
-    submits never get the same number.
+    submits never get the same number. The year's row is made with ON CONFLICT DO
+    NOTHING: when the year's first submits race to make it, PostgreSQL makes the later
+    ones wait for the first and they count on from its number instead of failing.
     """
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(ReferenceCounter)
+        .values(year=year, last_number=0)
+        .on_conflict_do_nothing(index_elements=["year"])
+    )
     updated = session.execute(
         update(ReferenceCounter)
         .where(ReferenceCounter.year == year)
         .values(last_number=ReferenceCounter.last_number + 1)
         .returning(ReferenceCounter.last_number)
-    ).scalar_one_or_none()
-    if updated is None:
-        session.add(ReferenceCounter(year=year, last_number=1))
-        session.flush()
-        updated = 1
+    ).scalar_one()
     return f"{REFERENCE_PREFIX}-{year}-{updated:06d}"
 
 
@@ -93,12 +100,15 @@ def file_draft(
     now: datetime,
     context: EvalContext,
     timezone: str,
-    assisted: bool = False,
+    assisted_by: int | None = None,
+    identity_check: Mapping[str, Any] | None = None,
 ) -> Filed:
     """File a draft: validate it all once more, then create the application and cases.
 
     ``state`` is a `portal.resident.services.DraftState`. Locked register values are
-    compared with what the register gave; a difference refuses the submit.
+    compared with what the register gave; a difference refuses the submit. A clerk who
+    files for a resident at the counter is ``assisted_by``, with the ``identity_check``
+    they recorded: the clerk is the actor of the audit entry, the resident the applicant.
     """
     from portal.api.webhooks import notify_private_services, notify_webhooks
     from portal.jobs.services import enqueue
@@ -117,7 +127,7 @@ def file_draft(
     for field_id, origin in register["provenance"].items():
         if origin["editability"] != "locked" or field_id not in answers:
             continue
-        if dump_value(journey.field_spec(field_id), answers[field_id]) != origin["value"]:
+        if dump_value(journey.field_spec(field_id), answers[field_id]) != unsealed(origin["value"]):
             problems.setdefault(field_id, []).append("locked_value_changed")  # type: ignore[arg-type]
     from portal.resident.filers import procedures_not_allowed
 
@@ -156,11 +166,13 @@ def file_draft(
         applicant_name=applicant_name,
         language=language,
         pins=dict(state.draft.pins),
-        answers={name: dump_value(spec, answers[name]) for name, spec in specs.items()},
+        answers={name: stored_value(spec, answers[name]) for name, spec in specs.items()},
         register={key: value for key, value in register.items() if key != "extract"},
         checked_against_register=register["status"] == prefill.STATUS_CHECKED,
         representation=dict(acting_for) if acting_for is not None else None,
-        assisted=assisted,
+        assisted=assisted_by is not None,
+        assisted_by=assisted_by,
+        identity_check=dict(identity_check) if identity_check is not None else None,
         submitted_at=now,
     )
     session.add(application)
@@ -182,7 +194,7 @@ def file_draft(
             queue_id=queue_id,
             status="received",
             answers={
-                name: dump_value(journey.field_spec(name), value)
+                name: stored_value(journey.field_spec(name), value)
                 for name, value in own.items()
                 if _known(journey, name)
             },
@@ -207,14 +219,16 @@ def file_draft(
     session.flush()
     record_event(
         session,
-        actor=f"user:{applicant_id}",
+        actor=f"user:{assisted_by if assisted_by is not None else applicant_id}",
         action="application.submitted",
         subject_type="application",
         subject_id=reference,
         details={
             "life_event": application.life_event_id,
             "submissions": [s.reference for s in application.submissions],
-            "assisted": assisted,
+            "assisted": assisted_by is not None,
+            "assisted_by": f"user:{assisted_by}" if assisted_by is not None else None,
+            "applicant": f"user:{applicant_id}",
             "checked_against_register": application.checked_against_register,
             "on_behalf_of": acting_for.get("person_key") or "declared"
             if acting_for is not None

@@ -332,7 +332,8 @@ def _cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def _csv_line(values: list[str]) -> str:
+def csv_line(values: list[str]) -> str:
+    """One CSV line whose cells a spreadsheet will never run as formulas."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow([_cell(value) for value in values])
     return buffer.getvalue()
@@ -368,9 +369,9 @@ def export_work_list() -> ResponseReturnValue:
     status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
 
     def lines() -> Iterator[str]:
-        yield "\ufeff" + _csv_line(header)
+        yield "\ufeff" + csv_line(header)
         for item in items:
-            yield _csv_line(
+            yield csv_line(
                 [
                     item.reference,
                     names.procedures.get(item.procedure_id, item.procedure_id),
@@ -390,5 +391,5 @@ def export_work_list() -> ResponseReturnValue:
     )
 
 
-# The case view adds its routes to this blueprint.
-from portal.backoffice import case_views  # noqa: E402, F401
+# The case view and the counter add their routes to this blueprint.
+from portal.backoffice import case_views, counter_views  # noqa: E402, F401

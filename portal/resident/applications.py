@@ -31,11 +31,17 @@ from portal.resident.views import bp
 REPLY_DOCUMENT = Document(id="reply", label=TextPair(ja="添付ファイル", en="Attachment"))
 
 
+def _own_ids() -> list[int]:
+    """The signed-in resident's user ids: their own, and any the counter made for them."""
+    user = g.user
+    return dashboard.same_person(db.session, user.id, getattr(user, "person_key", None))
+
+
 def _own_application(reference: str) -> Application:
     """The signed-in resident's application; 404 for anyone else's, as if it did not exist."""
     user = g.get("user")
     application = backoffice.application_by_reference(db.session, reference)
-    if user is None or application is None or application.applicant_id != user.id:
+    if user is None or application is None or application.applicant_id not in _own_ids():
         abort(404)
     return application
 
@@ -104,7 +110,7 @@ def _dashboard_page(
             "resident/dashboard.html",
             applications=[
                 dashboard.application_view(db.session, application, lang)
-                for application in dashboard.applications_of(db.session, user.id)
+                for application in dashboard.applications_of(db.session, _own_ids())
             ],
             drafts=dashboard.draft_views(
                 db.session,

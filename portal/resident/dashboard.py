@@ -8,13 +8,14 @@ listed with the day they expire; a periodic job deletes them after that day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.admin.kpis import record_abandoned_drafts
 from portal.audit.services import record_event
 from portal.backoffice.models import Application, CaseMessage, Submission
 from portal.backoffice.workflow import may_withdraw, open_request
@@ -23,6 +24,7 @@ from portal.database import utcnow
 from portal.definitions.catalogue import Catalogue
 from portal.definitions.schema import TextPair
 from portal.documents.storage import Storage, file_storage
+from portal.identity.models import User
 from portal.jobs.services import periodic_job
 from portal.records.extract import RegisterUnavailable
 from portal.records.sources import RecordSource
@@ -133,11 +135,25 @@ def application_view(session: Session, application: Application, lang: str) -> A
     return view
 
 
-def applications_of(session: Session, applicant_id: int) -> Sequence[Application]:
+def same_person(session: Session, user_id: int, person_key: str | None) -> list[int]:
+    """The user and every other resident user the registers know as the same person.
+
+    A resident first seen at the counter has a user made there; when they sign in
+    online they are another user with the same person key, and see what was filed.
+    """
+    if not person_key:
+        return [user_id]
+    others = session.scalars(
+        select(User.id).where(User.person_key == person_key, User.role == "resident")
+    )
+    return sorted({user_id, *others})
+
+
+def applications_of(session: Session, applicant_ids: Collection[int]) -> Sequence[Application]:
     """The resident's applications, newest first, with what the dashboard shows of them."""
     return session.scalars(
         select(Application)
-        .where(Application.applicant_id == applicant_id)
+        .where(Application.applicant_id.in_(list(applicant_ids)))
         .order_by(Application.submitted_at.desc(), Application.id.desc())
         .options(
             selectinload(Application.submissions).selectinload(Submission.changes),
@@ -229,8 +245,12 @@ def suggestions_for(
 
 
 def purge_expired_drafts(session: Session, storage: Storage, now: datetime) -> int:
-    """Delete drafts past their expiry, with their uploads; return how many went."""
+    """Delete drafts past their expiry, with their uploads; return how many went.
+
+    Where each stopped is counted first (no personal data), for the KPI dashboard.
+    """
     expired = session.scalars(select(Draft).where(Draft.expires_at <= now)).all()
+    record_abandoned_drafts(session, expired)
     for draft in expired:
         for entry in (draft.documents or {}).values():
             if entry.get("key"):

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.audit.services import record_event
-from portal.definitions.fields import LoadError, dump_value, load_value
+from portal.definitions.fields import LoadError, dump_value, load_value, seal_data, stored_value
 from portal.definitions.journey import Journey
 from portal.definitions.schema import AnyField, FieldBase, TextPair
+from portal.definitions.sealing import unsealed
 from portal.records.extract import RegisterExtract, RegisterUnavailable
 from portal.records.sources import RecordSource
 from portal.resident.models import RegisterReport
@@ -195,8 +196,13 @@ def fetch(
     consented: Collection[str],
     actor: str,
     now: datetime,
+    ground: str = "self",
 ) -> RegisterExtract | None:
-    """Read the consented registers once for this draft; None when they are unavailable."""
+    """Read the consented registers once for this draft; None when they are unavailable.
+
+    ``ground`` is why the reader may read this person's records: ``self`` for a signed-in
+    resident, ``counter_identity_check`` for a clerk whose identity check found them.
+    """
     record = register_state(state)
     sources = sorted(set(consented))
     record["consents"] = {name: now.isoformat() for name in sources}
@@ -227,7 +233,7 @@ def fetch(
                 and spec.prefill.source in sources
                 and spec.prefill.subject == "applicant"
             ),
-            "ground": "self",
+            "ground": ground,
             "related": [person.person_key for person in extract.related],
         },
     )
@@ -289,7 +295,7 @@ def apply(
             "subject": prefill.subject,
             "fetched_at": (extract.source_fetched_at(prefill.source) or now).isoformat(),
             "editability": prefill.editability,
-            "value": dump_value(spec, value),
+            "value": stored_value(spec, value),
         }
         filled.append(field_id)
         if prefill.subject == "concerned":
@@ -377,7 +383,7 @@ def record_corrections(
             continue
         spec = journey.field_spec(field_id)
         new = dump_value(spec, values[field_id])
-        if new == origin["value"]:
+        if new == unsealed(origin["value"]):
             corrections.pop(field_id, None)
             continue
         reason = (reasons.get(field_id) or "").strip()
@@ -386,7 +392,7 @@ def record_corrections(
             continue
         corrections[field_id] = {
             "register_value": origin["value"],
-            "new_value": new,
+            "new_value": seal_data(spec, new),
             "reason": reason[:500],
         }
     record["corrections"] = corrections

@@ -22,7 +22,7 @@ from portal.catalogue.services import catalogue_for_pins, published_catalogue
 from portal.definitions.applicability import ProcedureList, applicable_procedures
 from portal.definitions.catalogue import Catalogue, CompiledLifeEvent
 from portal.definitions.expressions import EvalContext
-from portal.definitions.fields import FieldError, LoadError, RawInputs, dump_value, load_value
+from portal.definitions.fields import FieldError, LoadError, RawInputs, load_value, stored_value
 from portal.definitions.journey import Journey, StepResult, merge_answers
 from portal.definitions.schema import AnyField, PrivateService
 from portal.resident.models import Draft
@@ -97,7 +97,7 @@ def _dump_answers(
     answers: Mapping[str, object], specs: Mapping[str, AnyField]
 ) -> dict[str, object]:
     return {
-        field_id: dump_value(specs[field_id], value)
+        field_id: stored_value(specs[field_id], value)
         for field_id, value in answers.items()
         if field_id in specs and value is not None
     }
@@ -140,6 +140,11 @@ def open_draft(
     ).first()
     if draft is None or draft.expires_at <= now:
         return None
+    return draft_state(session, draft)
+
+
+def draft_state(session: Session, draft: Draft) -> DraftState:
+    """A draft with its pinned definitions and typed answers, whoever owns it."""
     catalogue = catalogue_for_pins(session, draft.pins)
     life_event = catalogue.life_event(draft.life_event_id)
     answers = load_answers(draft.answers or {}, field_specs(catalogue, life_event))
@@ -311,6 +316,20 @@ def first_page_with_problems(
         if not page.is_exit and names & set(page.fields):
             return page.key
     return None
+
+
+def stopping_point(state: DraftState, context: EvalContext) -> tuple[str, str]:
+    """Where a draft stopped, as (stage, page key): the page resuming it opens first.
+
+    The stage is ``questionnaire`` or ``form`` with the first page still to answer, or
+    ``choosing`` (questions done, no procedures chosen) or ``review`` (every page done,
+    not submitted) with no page key. The statistics of where residents give up use it.
+    """
+    if state.draft.procedure_ids is None:
+        pending = first_page_with_problems(state.questionnaire, state.answers, context)
+        return ("questionnaire", pending) if pending else ("choosing", "")
+    pending = first_page_with_problems(state.form, state.answers, context)
+    return ("form", pending) if pending else ("review", "")
 
 
 def transfer_drafts(session: Session, *, from_owner: str, to_owner: str) -> int:

@@ -8,6 +8,7 @@ random key outside `static/`, and only its owner can download it again.
 
 from __future__ import annotations
 
+import struct
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,13 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
 }
 TYPE_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 MAX_NAME_LENGTH = 100
+# Characters a name keeps out of a download header and off a clerk's disk: quotes and
+# the ones Windows refuses in file names become "_".
+_NAME_RESERVED = str.maketrans(dict.fromkeys('"*:<>?|', "_"))
+# An image is never opened here, but a clerk's viewer opens it: a few bytes may declare
+# a picture of billions of pixels (a decompression bomb). Scans of A3 at 600 dpi stay
+# well below this.
+MAX_IMAGE_PIXELS = 100_000_000
 UPLOAD = "upload"
 
 MESSAGES = {
@@ -44,6 +52,12 @@ MESSAGES = {
     "upload_wrong_type": TextPair(
         ja="{accepted}のファイルを選んでください（ファイルの中身で判断しています）。",
         en="Choose a {accepted} file (we check what the file contains, not its name).",
+    ),
+    "upload_image_too_large": TextPair(
+        ja="画像の画素数が多すぎて開けません（{max_megapixels}メガピクセルまで）。"
+        "画像を小さくするか、PDFにして添付してください。",
+        en="The image has too many pixels to open (the limit is {max_megapixels} megapixels). "
+        "Make it smaller, or attach it as a PDF.",
     ),
     "choose_delivery": TextPair(
         ja="この書類をどのように提出するか選んでください。",
@@ -90,10 +104,58 @@ def sniff(data: bytes) -> str | None:
 
 
 def shown_name(filename: str | None) -> str:
-    """The file name as the resident sees it again: no folders, no control characters."""
+    """The file name as the resident sees it again: no folders, controls, quotes or dots first.
+
+    It is only ever shown and offered as a download name; storage keys are random.
+    """
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
-    return name.strip()[:MAX_NAME_LENGTH] or "file"
+    name = name.translate(_NAME_RESERVED).strip().lstrip(".").strip()
+    return name[:MAX_NAME_LENGTH].rstrip() or "file"
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's header chunk, or None when it has none."""
+    if data[12:16] != b"IHDR" or len(data) < 24:
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+# JPEG frame headers (SOF0-SOF15 but DHT, JPG and DAC) carry the picture's size.
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a JPEG's first frame header, or None when none is found."""
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker == 0xD8 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            position += 2
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if marker in _JPEG_FRAMES:
+            if position + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
+            return width, height
+        if marker == 0xDA or length < 2:  # image data starts: no frame header before it
+            return None
+        position += 2 + length
+    return None
+
+
+def image_pixels(content_type: str, data: bytes) -> int | None:
+    """How many pixels an image declares, from its header alone; None if not an image."""
+    size = {"image/png": _png_size, "image/jpeg": _jpeg_size}.get(content_type)
+    dimensions = size(data) if size else None
+    return dimensions[0] * dimensions[1] if dimensions else None
 
 
 def check_upload(document: Document, data: bytes) -> str:
@@ -106,6 +168,9 @@ def check_upload(document: Document, data: bytes) -> str:
     if content_type is None or content_type not in document.accept:
         accepted = "・".join(TYPE_NAMES.get(kind, kind) for kind in document.accept)
         raise UploadRefused("upload_wrong_type", accepted=accepted)
+    pixels = image_pixels(content_type, data)
+    if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+        raise UploadRefused("upload_image_too_large", max_megapixels=MAX_IMAGE_PIXELS // 1_000_000)
     return content_type
 
 

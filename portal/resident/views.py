@@ -25,7 +25,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from portal.backoffice import counter
 from portal.backoffice import services as backoffice
+from portal.backoffice.counter_views import assisted_session
 from portal.catalogue.services import published_catalogue
 from portal.database import utcnow
 from portal.definitions.expressions import EvalContext, default_context
@@ -44,6 +46,7 @@ from portal.documents.storage import file_storage
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.identity.auth import owner_key_for
+from portal.identity.models import STAFF_ROLES
 from portal.records.extract import RegisterExtract
 from portal.records.sources import record_source
 from portal.resident import (  # noqa: F401  (receipts registers its job handler)
@@ -66,8 +69,16 @@ OWNER_SESSION_KEY = "draft_owner"
 
 def _owner_key(create: bool = False) -> str | None:
     """The key that owns this browser's drafts (made on the first draft); a signed-in
-    resident's own key whatever the browser held."""
+    resident's own key whatever the browser held; the assisted session's at the counter.
+
+    Staff see residents' drafts only in an assisted session, and then only its own.
+    """
+    assisted = assisted_session()
+    if assisted is not None:
+        return assisted.owner_key
     user = g.get("user")
+    if user is not None and getattr(user, "role", None) in STAFF_ROLES:
+        abort(403)
     if user is not None:
         return owner_key_for(user)
     key = session.get(OWNER_SESSION_KEY)
@@ -388,7 +399,11 @@ def choose_procedures(draft_id: str) -> ResponseReturnValue:
 
 
 def _signed_in_person() -> str | None:
-    """The register person key of the signed-in resident, if any."""
+    """The register person key of the signed-in resident, or of the resident whose
+    identity the clerk checked at the counter."""
+    assisted = assisted_session()
+    if assisted is not None:
+        return assisted.person_key
     user = g.get("user")
     return getattr(user, "person_key", None) if user is not None else None
 
@@ -444,10 +459,16 @@ def consent_records(draft_id: str) -> ResponseReturnValue:
     if request.method == "POST":
         now = utcnow()
         chosen = [name for name in request.form.getlist("sources") if name in uses]
+        assisted = assisted_session()
         if request.form.get("action") == "decline" or not chosen:
             prefill.decline(state, now=now)
+            if assisted is not None:
+                counter.record_consent(db.session, assisted, draft_id=draft_id, sources=[])
             db.session.commit()
             return _to_form(state)
+        if assisted is not None:
+            # The resident agreed at the counter; the clerk ticked it and it is recorded.
+            counter.record_consent(db.session, assisted, draft_id=draft_id, sources=chosen)
         extract = prefill.fetch(
             db.session,
             state,
@@ -456,6 +477,7 @@ def consent_records(draft_id: str) -> ResponseReturnValue:
             consented=chosen,
             actor=_actor(),
             now=now,
+            ground=counter.IDENTITY_GROUND if assisted is not None else "self",
         )
         if extract is not None and not representation.allowed(journey):
             prefill.apply(
@@ -785,11 +807,18 @@ def check_answers(draft_id: str, declaration_error: str | None = None) -> Respon
 
 @bp.post("/drafts/<draft_id>/submit")
 def submit_draft(draft_id: str) -> ResponseReturnValue:
-    """One submit files every chosen procedure; pressing it twice files once."""
+    """One submit files every chosen procedure; pressing it twice files once.
+
+    At the counter the application is the resident's, marked as assisted by the clerk
+    with the identity check they recorded, and the clerk goes back to the session.
+    """
     user = g.get("user")
     if user is None:
         abort(403)
+    assisted = assisted_session()
     already = backoffice.application_for_draft(db.session, draft_id)
+    if already is not None and assisted is not None and already.assisted_by == user.id:
+        return redirect(url_for("backoffice.show_counter_session"), 303)
     if already is not None and already.applicant_id == user.id:
         return redirect(url_for("resident.show_application", reference=already.reference), 303)
     state = _load(draft_id)
@@ -800,17 +829,28 @@ def submit_draft(draft_id: str) -> ResponseReturnValue:
             declaration_error=_("Confirm that the information you gave is correct."),
         )
     context = _context()
+    now = utcnow()
+    language = current_language()
+    applicant = (
+        counter.resident_applicant(db.session, assisted, language=language, now=now)
+        if assisted is not None
+        else user
+    )
     try:
         filed = backoffice.file_draft(
             db.session,
             state,
-            applicant_id=user.id,
-            applicant_name=user.display_name,
-            language=current_language(),
-            now=utcnow(),
+            applicant_id=applicant.id,
+            applicant_name=assisted.resident_name if assisted is not None else user.display_name,
+            language=language,
+            now=now,
             context=context,
             timezone=current_app.config["PORTAL_TIMEZONE"],
+            assisted_by=user.id if assisted is not None else None,
+            identity_check=counter.identity_record(assisted) if assisted is not None else None,
         )
+        if assisted is not None and filed.created:
+            counter.record_filed(db.session, assisted, filed.application)
         db.session.commit()
     except backoffice.SubmitRefused:
         db.session.rollback()
@@ -828,6 +868,8 @@ def submit_draft(draft_id: str) -> ResponseReturnValue:
         if already is None:
             raise
         filed = backoffice.Filed(already, created=False)
+    if assisted is not None:
+        return redirect(url_for("backoffice.show_counter_session"), 303)
     return redirect(
         url_for("resident.show_application", reference=filed.application.reference), 303
     )
