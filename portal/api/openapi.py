@@ -75,6 +75,17 @@ def _unauthorized() -> dict[str, Any]:
     return response
 
 
+def _rate_limited() -> dict[str, Any]:
+    response = _problem("Too many requests from this client; wait as Retry-After says.")
+    response["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before the next request.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
+    return response
+
+
 def _json(description: str, model: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
@@ -146,6 +157,7 @@ def _list_operation() -> dict[str, Any]:
                 "unknown or repeated."
             ),
             "401": _unauthorized(),
+            "429": _rate_limited(),
             "403": _problem("The client lacks the `submissions:read` scope."),
         },
     }
@@ -165,6 +177,7 @@ def _show_operation() -> dict[str, Any]:
             "200": _json("The submission.", "SubmissionDetail"),
             "400": _problem(UNEXPECTED_QUERY),
             "401": _unauthorized(),
+            "429": _rate_limited(),
             "403": _problem("The client lacks the `submissions:read` scope."),
             "404": _problem("No submission with this reference in the client's departments."),
         },
@@ -194,6 +207,7 @@ def _status_operation() -> dict[str, Any]:
                 f"{MAX_REASON_LENGTH} characters), or the request has query parameters."
             ),
             "401": _unauthorized(),
+            "429": _rate_limited(),
             "403": _problem("The client lacks the `submissions:write` scope."),
             "404": _problem("No submission with this reference in the client's departments."),
             "409": _problem(
@@ -230,6 +244,7 @@ def _message_operation() -> dict[str, Any]:
                 "request has query parameters."
             ),
             "401": _unauthorized(),
+            "429": _rate_limited(),
             "403": _problem("The client lacks the `submissions:write` scope."),
             "404": _problem("No submission with this reference in the client's departments."),
             "409": {
@@ -318,6 +333,7 @@ def _document_operation() -> dict[str, Any]:
             },
             "400": _problem(UNEXPECTED_QUERY),
             "401": _unauthorized(),
+            "429": _rate_limited(),
             "403": _problem("The client lacks the `submissions:read` scope."),
             "404": _problem("No such submission, or no uploaded file at this index."),
         },

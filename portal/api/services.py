@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.api.models import SCOPES, ApiClient
+from portal.api import webhooks
+from portal.api.models import SCOPES, ApiClient, WebhookEndpoint
 from portal.api.schema import (
     DEFINITION_ID_PATTERN,
     DocumentInfo,
@@ -32,6 +33,7 @@ from portal.api.schema import (
     SubmissionSummary,
     TimelineEntry,
 )
+from portal.api.webhooks import CreatedEndpoint
 from portal.audit.services import record_event
 from portal.backoffice.models import CaseMessage, StatusChange, Submission
 from portal.backoffice.workflow import (
@@ -48,6 +50,7 @@ from portal.database import UTCDateTime
 from portal.definitions.catalogue import TRIAGE_QUEUE
 from portal.definitions.fields import requires_purpose
 from portal.definitions.schema import AnyField, GroupField
+from portal.definitions.sealing import unsealed
 
 CLIENT_ID_PREFIX = "mdc_"
 SECRET_BYTES = 32
@@ -199,6 +202,128 @@ def revoke_client(session: Session, client_id: str, *, now: datetime) -> ApiClie
     return client
 
 
+# --- Managing clients: one way for `flask api` and the admin pages -------------------
+
+
+def issue_client(
+    session: Session,
+    *,
+    name: str,
+    departments: Sequence[str],
+    scopes: Sequence[str],
+    actor: str,
+    now: datetime,
+) -> IssuedClient:
+    """Create a client for existing departments and audit it; the caller commits and shows
+    the token once.
+
+    ClientRefused as ``create_client`` says, and for a department the published
+    definitions do not have. The audit entry names the client, never its secret.
+    """
+    unknown = sorted(set(departments) - known_departments(session))
+    if unknown:
+        raise ClientRefused(f"unknown department {', '.join(unknown)}")
+    issued = create_client(session, name=name, departments=departments, scopes=scopes, now=now)
+    client = issued.client
+    record_event(
+        session,
+        actor=actor,
+        action="api.client_created",
+        subject_type="api_client",
+        subject_id=client.client_id,
+        details={"departments": client.departments, "scopes": client.scopes},
+    )
+    return issued
+
+
+def withdraw_client(session: Session, client_id: str, *, actor: str, now: datetime) -> ApiClient:
+    """Revoke a client and audit it (once: revoking a revoked client changes nothing).
+
+    LookupError when there is no such client.
+    """
+    found = client_by_id(session, client_id)
+    was_live = found is not None and found.revoked_at is None
+    client = revoke_client(session, client_id, now=now)
+    if was_live:
+        record_event(
+            session,
+            actor=actor,
+            action="api.client_revoked",
+            subject_type="api_client",
+            subject_id=client.client_id,
+        )
+    return client
+
+
+def add_webhook(
+    session: Session,
+    client_id: str,
+    *,
+    url: str,
+    events: Sequence[str],
+    production: bool,
+    secret_key: str,
+    actor: str,
+    now: datetime,
+) -> CreatedEndpoint:
+    """Add a webhook endpoint to a live client and audit it; the caller shows the secret once.
+
+    LookupError when there is no live client with that id; WebhookRefused for a URL
+    the portal will not send to (https only, plain http to this machine outside
+    production), an unknown event, or a private service that is not published.
+    """
+    client = client_by_id(session, client_id)
+    if client is None or client.revoked_at is not None:
+        raise LookupError(f"there is no live API client {client_id}")
+    prefix = webhooks.PRIVATE_SERVICE_EVENT_PREFIX
+    services_named = {event.removeprefix(prefix) for event in events if event.startswith(prefix)}
+    unknown = sorted(services_named - known_private_services(session))
+    if unknown:
+        raise webhooks.WebhookRefused(
+            f"no published private service {', '.join(unknown)} can be told by the city"
+        )
+    created = webhooks.create_endpoint(
+        session,
+        client,
+        url=url,
+        events=events,
+        production=production,
+        secret_key=secret_key,
+        now=now,
+    )
+    endpoint = created.endpoint
+    record_event(
+        session,
+        actor=actor,
+        action="api.webhook_added",
+        subject_type="api_client",
+        subject_id=client.client_id,
+        details={"endpoint": endpoint.id, "events": endpoint.events},
+    )
+    return created
+
+
+def disable_webhook(session: Session, endpoint_id: int, *, actor: str) -> WebhookEndpoint:
+    """Stop sending events to an endpoint and audit it; LookupError when there is none.
+
+    Deliveries already queued for it are dropped when their job runs.
+    """
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise LookupError(f"there is no webhook endpoint {endpoint_id}")
+    if endpoint.active:
+        endpoint.active = False
+        record_event(
+            session,
+            actor=actor,
+            action="api.webhook_disabled",
+            subject_type="api_client",
+            subject_id=endpoint.client.client_id,
+            details={"endpoint": endpoint.id, "url": endpoint.url},
+        )
+    return endpoint
+
+
 def authenticate(session: Session, authorization: str | None) -> ApiClient | None:
     """The live client an ``Authorization: Bearer <client_id>.<secret>`` header proves, or None."""
     scheme, _, credentials = (authorization or "").strip().partition(" ")
@@ -335,7 +460,8 @@ def visible_answers(
             ]
             value = _without_members(value, hidden)
             withheld.extend(f"{field_id}.{member}" for member in hidden)
-        answers[field_id] = value
+        # Sealed at rest; a client scoped for My Numbers gets them as the resident gave them.
+        answers[field_id] = unsealed(value) if my_number else value
     return answers, withheld
 
 

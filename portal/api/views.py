@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
@@ -90,6 +90,18 @@ def problem(
     return response
 
 
+def request_client() -> ApiClient | None:
+    """The live client this request's bearer token proves, checked once per request.
+
+    The secret check is deliberately slow (scrypt); the rate limiter and the view both
+    need the answer, so it is kept on ``g``.
+    """
+    if "api_client" not in g:
+        authorization = request.headers.get("Authorization")
+        g.api_client = services.authenticate(db.session, authorization) if authorization else None
+    return g.api_client  # type: ignore[no-any-return]
+
+
 def requires_scope(scope: str, query: tuple[str, ...] = ()) -> Callable[[ClientView], ClientView]:
     """Let in only a live client holding ``scope``; the view gets the client first.
 
@@ -101,7 +113,7 @@ def requires_scope(scope: str, query: tuple[str, ...] = ()) -> Callable[[ClientV
         @functools.wraps(view)
         def wrapped(**kwargs: Any) -> ResponseReturnValue:
             authorization = request.headers.get("Authorization")
-            client = services.authenticate(db.session, authorization)
+            client = request_client()
             if client is None:
                 challenge = f'Bearer realm="{REALM}"'
                 if authorization:

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from portal.definitions import japanese
+from portal.definitions import japanese, sealing
 from portal.definitions.expressions import (
     BOOL,
     DATE,
@@ -1161,10 +1161,40 @@ def dump_value(spec: AnyField, value: object) -> object:
 
 
 def load_value(spec: AnyField, data: object) -> object:
-    """Turn JSON or YAML data back into a value; raise LoadError when it does not fit."""
+    """Turn JSON or YAML data back into a value; raise LoadError when it does not fit.
+
+    Stored data may hold sealed My Numbers (`stored_value`); they are opened first.
+    """
     if data is None:
         return None
-    return field_type(spec).load(spec, data)
+    return field_type(spec).load(spec, sealing.unsealed(data))
+
+
+def stored_value(spec: AnyField, value: object) -> object:
+    """The data an answer is stored as: `dump_value`, with every My Number sealed."""
+    return seal_data(spec, dump_value(spec, value))
+
+
+def seal_data(spec: AnyField, data: object) -> object:
+    """Seal the parts of dumped data that hold a My Number (group members one by one)."""
+    if data is None:
+        return None
+    if isinstance(spec, GroupField):
+        items = data if isinstance(data, list) else [data]
+        sealed = [
+            {
+                member_id: seal_data(spec.fields[member_id], value)  # type: ignore[arg-type]
+                if member_id in spec.fields
+                else value
+                for member_id, value in item.items()
+            }
+            for item in items
+            if isinstance(item, Mapping)
+        ]
+        return sealed if isinstance(data, list) else sealed[0]
+    if requires_purpose(spec) and not sealing.is_sealed(data):
+        return sealing.sealer().seal(data)
+    return data
 
 
 def requires_purpose(spec: AnyField) -> bool:

@@ -247,16 +247,20 @@ def _nfc(text: str) -> str:
 # Bidirectional overrides and isolates can make text read differently from what is
 # stored ("Trojan Source"); they have no place in a form value.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Bytes a browser sent that were not UTF-8 arrive as U+FFFD: what was meant is lost, so
+# the resident is asked to type it again rather than having "\ufffd" filed.
+_REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def _is_invalid_character(char: str, allowed_controls: str) -> bool:
-    """Tell whether a character is a control, surrogate, noncharacter or bidi override."""
+    """Tell whether a character is a control, surrogate, noncharacter, bidi override or U+FFFD."""
     if char in allowed_controls:
         return False
     code = ord(char)
     return (
         unicodedata.category(char) in ("Cc", "Cs")
         or char in _BIDI_CONTROLS
+        or char == _REPLACEMENT_CHARACTER
         or 0xFDD0 <= code <= 0xFDEF
         or (code & 0xFFFE) == 0xFFFE
     )

@@ -460,6 +460,21 @@ class Delivery(StrictModel):
     documents: list[Document] = []
 
 
+class Retention(StrictModel):
+    """How long a decided submission's personal data is kept, counted from the decision.
+
+    Cities keep each kind of record for a fixed period (文書保存年限). After `years`
+    (`rejected_years` for a refusal or a withdrawal) the answers, messages and files
+    are deleted and only what the statistics need stays. Uploaded files and the
+    register extract may go sooner (`attachments_days`, `register_extract_days`).
+    """
+
+    years: Annotated[int, Field(ge=1, le=30)] = 5
+    rejected_years: Annotated[int, Field(ge=1, le=30)] | None = None
+    attachments_days: Annotated[int, Field(ge=1, le=10950)] | None = None
+    register_extract_days: Annotated[int, Field(ge=1, le=10950)] | None = None
+
+
 class Counter(StrictModel):
     """Guidance for a procedure that must be done at a counter."""
 
@@ -533,6 +548,7 @@ class Procedure(StrictModel):
     rules: Rules = Rules()
     delivery: Delivery | None = None
     counter: Counter | None = None
+    retention: Retention = Retention()
     scenarios: list[ProcedureScenario] = []
 
 

@@ -109,8 +109,8 @@ def test_procedure_list_shows_online_counter_and_automatic(procedures_loaded, cl
     assert 'value="nhi_loss_on_death"' not in html  # the deceased had no NHI
 
 
-def _walk_form(client, location, limit=40):
-    """Fill every form page with valid answers until the check page."""
+def _walk_form(client, location, limit=40, overrides=None):
+    """Fill every form page with valid answers (`overrides` first) until the check page."""
     seen = []
     for _ in range(limit):
         if location.endswith("/check"):
@@ -134,7 +134,7 @@ def _walk_form(client, location, limit=40):
             posted = client.post(add.group(1), data=fill_page(item_page))
             assert posted.status_code == 303, posted.get_data(as_text=True)[:3000]
             html = client.get(location).get_data(as_text=True)
-        response = client.post(location, data=fill_page(html))
+        response = client.post(location, data=fill_page(html, overrides))
         assert response.status_code == 303, (
             location,
             re.findall(r'<li><a href="#[^"]+">([^<]+)', response.get_data(as_text=True)),
