@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.config["TESTING"] = environ.get("TESTING") == "1"
 
     register_logging(app)
+    register_proxies(app)
     register_extensions(app)
     register_security(app)
     register_i18n(app)
@@ -39,6 +40,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     register_jobs(app)
     register_documents(app)
     register_notifications(app)
+    register_rate_limits(app)
     register_errors(app)
     register_commands(app)
     return app
@@ -50,11 +52,19 @@ def register_logging(app: Flask) -> None:
     logs.init_app(app)
 
 
+def register_proxies(app: Flask) -> None:
+    from portal import proxies
+
+    proxies.init_app(app)
+
+
 def register_extensions(app: Flask) -> None:
     from portal import models  # noqa: F401  (registers every table on the metadata)
     from portal.database import configure_sqlite
+    from portal.definitions import sealing
     from portal.extensions import csrf, db, migrate
 
+    sealing.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -89,7 +99,7 @@ def register_notifications(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import health
-    from portal.admin.views import bp as admin_bp
+    from portal.admin import bp as admin_bp
     from portal.backoffice.views import bp as backoffice_bp
     from portal.resident.views import bp as resident_bp
     from portal.site.views import bp as site_bp
@@ -109,6 +119,12 @@ def register_identity(app: Flask) -> None:
     providers.init_app(app, demo.discovery_document if demo else None)
     auth.init_app(app)
     app.register_blueprint(identity_bp)
+
+
+def register_rate_limits(app: Flask) -> None:
+    from portal import security_limits
+
+    security_limits.init_app(app)
 
 
 def register_records(app: Flask) -> None:
@@ -142,8 +158,10 @@ def register_commands(app: Flask) -> None:
     from portal.catalogue.commands import procedures_cli
     from portal.commands import portal_cli
     from portal.records.commands import demo_cli
+    from portal.retention.commands import retention_cli
 
     app.cli.add_command(portal_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(procedures_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(retention_cli)

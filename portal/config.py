@@ -17,6 +17,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
+import limits.storage
+from cryptography.fernet import Fernet
+
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_KEY_LENGTH = 32
@@ -34,6 +38,17 @@ SMTP_URL_EXAMPLE = "smtp+starttls://user:password@mail.city.example:587?from=nor
 _MAIL_ADDRESS = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 )
+# Where JOBS_ENGINE=celery hands jobs over: a Redis server, plain or over TLS.
+CELERY_BROKER_SCHEMES = ("redis", "rediss")
+CELERY_BROKER_EXAMPLE = "redis://redis.city.example:6379/1"
+# Each rate limit's variable and its default: "N per minute/hour/day", several with ";".
+RATE_LIMITS = {
+    "RATELIMIT_DEFAULT": "300 per minute",
+    "RATELIMIT_SIGN_IN": "10 per minute; 50 per hour",
+    "RATELIMIT_SUBMIT": "5 per minute; 30 per hour",
+    "RATELIMIT_UPLOAD": "20 per minute; 200 per hour",
+    "RATELIMIT_API": "120 per minute",
+}
 
 
 class ConfigError(Exception):
@@ -106,6 +121,43 @@ class SmtpServer:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """How often a visitor, user or API client may knock, and where the counts are kept."""
+
+    enabled: bool = True
+    # memory:// counts per process; a Redis URL shares the counts between workers.
+    storage_uri: str = field(default="memory://", repr=False)
+    limits: Mapping[str, str] = field(default_factory=lambda: dict(RATE_LIMITS))
+
+    def flask_config(self) -> dict[str, object]:
+        """The Flask configuration keys of the rate limits, named like the variables."""
+        return {
+            "RATELIMIT_ENABLED": self.enabled,
+            "RATELIMIT_STORAGE_URI": self.storage_uri,
+            **self.limits,
+        }
+
+
+@dataclass(frozen=True)
+class JobQueueSettings:
+    """The job engine asked for, its broker for celery, and how often celery's relay looks."""
+
+    # Empty: the default (portal/jobs/engines.py checks the name and picks the default).
+    engine: str = ""
+    # May hold the broker's password: never shown.
+    celery_broker_url: str = field(default="", repr=False)
+    relay_seconds: int = 10
+
+    def flask_config(self) -> dict[str, object]:
+        """The Flask configuration keys of the job queue, named like the variables."""
+        return {
+            "JOBS_ENGINE": self.engine,
+            "CELERY_BROKER_URL": self.celery_broker_url,
+            "JOBS_RELAY_SECONDS": self.relay_seconds,
+        }
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated settings the application is built from."""
 
@@ -121,6 +173,12 @@ class Settings:
     smtp_url: str = field(repr=False)
     # The public address links in emails start with (a job has no request to ask).
     portal_url: str = ""
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    # Fernet keys that seal My Numbers at rest: the first seals, every one unseals.
+    my_number_keys: tuple[str, ...] = field(default=(), repr=False)
+    jobs: JobQueueSettings = field(default_factory=JobQueueSettings)
+    # How many reverse proxies in front of the portal set X-Forwarded-* (ProxyFix).
+    proxy_fix_hops: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -133,6 +191,9 @@ class Settings:
             "PORTAL_ENV": self.env,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
+            # A pooled connection the database closed (a restart, a failover) is noticed
+            # and replaced before a request uses it, instead of failing that request.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
             "PORT": self.port,
             "PORTAL_TIMEZONE": self.timezone,
             "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
@@ -150,6 +211,10 @@ class Settings:
             **self.identity.flask_config(),
             "SMTP_URL": self.smtp_url,
             "PORTAL_URL": self.portal_url,
+            **self.rate_limits.flask_config(),
+            "MY_NUMBER_KEYS": self.my_number_keys,
+            **self.jobs.flask_config(),
+            "PROXY_FIX_HOPS": self.proxy_fix_hops,
         }
 
 
@@ -463,6 +528,93 @@ def _smtp_url(environ: Mapping[str, str], env: str) -> str:
     return raw
 
 
+def _rate_limits(environ: Mapping[str, str]) -> RateLimitSettings:
+    """Read the rate limits; they are on unless TESTING=1, where a test turns them on."""
+    storage_uri = _text(environ, "RATELIMIT_STORAGE_URI") or "memory://"
+    scheme = storage_uri.split("://", 1)[0] if "://" in storage_uri else ""
+    # Messages never repeat the URI, which may hold a password.
+    if scheme not in limits.storage.SCHEMES or scheme.startswith("async+"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must be memory:// or the URL of a shared store such as "
+            "redis://redis.city.example:6379/0."
+        )
+    chosen = {}
+    for name, default in RATE_LIMITS.items():
+        value = _text(environ, name) or default
+        try:
+            parsed = limits.parse_many(value)
+        except ValueError:
+            parsed = []
+        if not parsed or any(item.amount < 1 for item in parsed):
+            raise ConfigError(f"{name} must be limits such as {default!r}, not {value!r}.")
+        chosen[name] = value
+    return RateLimitSettings(
+        enabled=_flag(environ, "RATELIMIT_ENABLED", default=_text(environ, "TESTING") != "1"),
+        storage_uri=storage_uri,
+        limits=chosen,
+    )
+
+
+def _my_number_keys(environ: Mapping[str, str], env: str, instance_path: Path) -> tuple[str, ...]:
+    """The keys that seal My Numbers at rest (MY_NUMBER_KEYS, newest first, comma-separated).
+
+    Production must set them; development keeps a generated key in the instance folder.
+    Listing an old key after a new one keeps what it sealed readable while keys rotate.
+    """
+    raw = _text(environ, "MY_NUMBER_KEYS")
+    if raw is None:
+        if env == "production":
+            raise ConfigError(
+                "MY_NUMBER_KEYS must be set when PORTAL_ENV=production; generate one with: "
+                "python3 -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'."
+            )
+        raw = development_file(
+            instance_path, "development-my-number-key", lambda: Fernet.generate_key().decode()
+        )
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                f"MY_NUMBER_KEYS: key {number} is not a Fernet key (32 bytes, URL-safe base64)."
+            ) from None
+    if not keys:
+        raise ConfigError("MY_NUMBER_KEYS must hold at least one key.")
+    return keys
+
+
+def _job_queue(environ: Mapping[str, str]) -> JobQueueSettings:
+    """Read the broker JOBS_ENGINE=celery publishes to (required there) and the relay period."""
+    raw = _text(environ, "CELERY_BROKER_URL")
+    engine = _text(environ, "JOBS_ENGINE")
+    if raw is None:
+        if engine == "celery":
+            raise ConfigError(
+                "CELERY_BROKER_URL must be set when JOBS_ENGINE=celery: the Redis server "
+                f"jobs are handed to, such as {CELERY_BROKER_EXAMPLE}."
+            )
+        raw = ""
+    else:
+        # Messages never repeat the URL, which may hold a password.
+        try:
+            parts = urlsplit(raw)
+            _ = parts.port  # raises ValueError for a port that is not a number up to 65535
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in CELERY_BROKER_SCHEMES or not parts.hostname:
+            raise ConfigError(
+                "CELERY_BROKER_URL must be a redis:// or rediss:// URL naming the server "
+                f"(and a port up to 65535), such as {CELERY_BROKER_EXAMPLE}."
+            )
+    return JobQueueSettings(
+        engine=engine or "",
+        celery_broker_url=raw,
+        relay_seconds=_integer(environ, "JOBS_RELAY_SECONDS", 10, 1, 3600),
+    )
+
+
 def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     """Validate the environment and return the settings, or raise ConfigError."""
     env = _text(environ, "PORTAL_ENV") or "development"
@@ -494,4 +646,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         identity=_identity(environ, env, port, instance_path),
         smtp_url=_smtp_url(environ, env),
         portal_url=_portal_url(environ, env, port),
+        rate_limits=_rate_limits(environ),
+        my_number_keys=_my_number_keys(environ, env, instance_path),
+        jobs=_job_queue(environ),
+        proxy_fix_hops=_integer(environ, "PROXY_FIX_HOPS", 0, 0, 5),
     )

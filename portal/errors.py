@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -76,9 +77,22 @@ def render_error(status: int, title: str, message: str) -> ResponseReturnValue:
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _too_large_message() -> str:
+    """Say how much one request may carry and that nothing already saved was lost."""
+    limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    return _(
+        "Everything sent at once must be %(max_mb)d MB or smaller, so nothing was sent. "
+        "Your answers and the files you attached before are kept. Go back and choose a "
+        "smaller file, or send it by post or bring it to the counter instead.",
+        max_mb=limit_mb,
+    )
+
+
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     title, message = ERROR_TEXT.get(status, ERROR_TEXT[400 if status < 500 else 500])
+    if status == 413 and current_app.config.get("MAX_CONTENT_LENGTH"):
+        message = _too_large_message()
     response = render_error(status, title, message)
     if status == 405 and getattr(error, "valid_methods", None):
         body, code = response

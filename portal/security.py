@@ -8,6 +8,7 @@ signed-in person's data.
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -16,6 +17,8 @@ from flask import Flask, Response, g, request
 from portal.database import set_write_intent
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# "%2F", "%5C", and the control characters "%00"-"%1F" and "%7F", in either case.
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|[01][0-9a-f]|7f)", re.IGNORECASE)
 
 
 def csp_nonce() -> str:
@@ -45,10 +48,16 @@ def content_security_policy(nonce: str, form_targets: tuple[str, ...] = ()) -> s
 
 
 def is_safe_redirect(target: str | None) -> bool:
-    """Allow only same-site paths such as ``/applications``: no scheme, host or ``//``."""
+    """Allow only same-site paths such as ``/applications``: no scheme, host or ``//``.
+
+    Slashes, backslashes and control characters written with percent signs in the
+    path are refused too, so that no later decoding can turn the path into a host.
+    """
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return False
     if any(ch in target for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in target):
+        return False
+    if _ENCODED_SEPARATOR.search(target.split("?", 1)[0].split("#", 1)[0]):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc

@@ -31,6 +31,36 @@ PROCEDURES = Path(__file__).resolve().parent.parent / "procedures"
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _definitions_checked_once_per_content() -> Iterator[None]:
+    """Check each set of definition files once per test run, not once per test.
+
+    Linting, compiling and running every scenario of the shipped definitions takes
+    seconds, and hundreds of tests load them. The result depends only on the files'
+    paths and text (it is immutable), so it is kept by those; a test that writes other
+    files, or changes one, gets a fresh check.
+    """
+    from portal.catalogue import services
+    from portal.definitions.loader import definition_paths
+
+    checked: dict[tuple[tuple[str, bytes], ...], services.CheckedSources] = {}
+    check = services.check_sources
+
+    def check_once(paths):
+        paths = list(paths)
+        try:
+            key = tuple((str(path), path.read_bytes()) for path in definition_paths(paths))
+        except OSError:
+            return check(paths)
+        if key not in checked:
+            checked[key] = check(paths)
+        return checked[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "check_sources", check_once)
+        yield
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
@@ -82,6 +112,7 @@ PRODUCTION_IDENTITY = {
     "STAFF_OIDC_CLIENT_SECRET": "test-staff-client-secret",
     "SMTP_URL": "smtps://portal:pw@mail.city.example?from=noreply@city.example",
     "PORTAL_URL": "https://madoguchi.city.example",
+    "MY_NUMBER_KEYS": "3q2FoVCl1bWDs8Ou8gVMmOSHnH9h_3wq6TbnRIS7ofQ=",
 }
 
 

@@ -21,6 +21,7 @@ PRODUCTION = {
     "STAFF_OIDC_CLIENT_SECRET": "staff-client-secret",
     "SMTP_URL": "smtps://portal:pw@mail.city.example?from=noreply@city.example",
     "PORTAL_URL": "https://madoguchi.city.example",
+    "MY_NUMBER_KEYS": "3q2FoVCl1bWDs8Ou8gVMmOSHnH9h_3wq6TbnRIS7ofQ=",
 }
 
 
@@ -171,3 +172,46 @@ def test_links_in_emails_start_at_the_portals_public_address(tmp_path):
         {**PRODUCTION, "PORTAL_URL": "https://madoguchi.city.example/portal/"}, tmp_path
     )
     assert served.flask_config()["PORTAL_URL"] == "https://madoguchi.city.example/portal"
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"RATELIMIT_ENABLED": "maybe"}, "RATELIMIT_ENABLED"),
+        ({"RATELIMIT_STORAGE_URI": "postgres://db/limits"}, "RATELIMIT_STORAGE_URI"),
+        ({"RATELIMIT_STORAGE_URI": "async+redis://cache:6379"}, "RATELIMIT_STORAGE_URI"),
+        ({"RATELIMIT_SIGN_IN": "often"}, "RATELIMIT_SIGN_IN"),
+        ({"RATELIMIT_SUBMIT": "5 per fortnight"}, "RATELIMIT_SUBMIT"),
+        ({"RATELIMIT_API": "0 per minute"}, "RATELIMIT_API"),
+    ],
+)
+def test_bad_rate_limit_settings_name_the_variable(tmp_path, environ, variable):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ, tmp_path)
+    assert str(raised.value).startswith(variable)
+
+
+def test_rate_limits_are_on_with_memory_counts_unless_testing(tmp_path):
+    config = load_settings({}, tmp_path).flask_config()
+    assert config["RATELIMIT_ENABLED"] is True
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["RATELIMIT_SIGN_IN"] == "10 per minute; 50 per hour"
+    assert load_settings({"TESTING": "1"}, tmp_path).flask_config()["RATELIMIT_ENABLED"] is False
+    asked = load_settings({"TESTING": "1", "RATELIMIT_ENABLED": "1"}, tmp_path)
+    assert asked.flask_config()["RATELIMIT_ENABLED"] is True
+
+
+def test_a_shared_rate_limit_store_is_taken_and_its_password_never_shown(tmp_path):
+    uri = "redis://:s3cret-pw@redis.city.example:6379/0"
+    settings = load_settings({"RATELIMIT_STORAGE_URI": uri}, tmp_path)
+    assert settings.flask_config()["RATELIMIT_STORAGE_URI"] == uri
+    assert "s3cret-pw" not in repr(settings)
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"RATELIMIT_STORAGE_URI": "mysql://u:s3cret-pw@db/limits"}, tmp_path)
+    assert "s3cret-pw" not in str(raised.value)
+
+
+def test_pooled_connections_are_checked_before_use(tmp_path):
+    """After a database restart the first request gets a fresh connection, not an error."""
+    settings = load_settings(PRODUCTION, tmp_path)
+    assert settings.flask_config()["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
