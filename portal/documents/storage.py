@@ -4,8 +4,8 @@ One small base class with a stable ``code`` and ``check_config()`` (shown on ``/
 as "storage"), and the embedded default beside it: ``local``, a private folder
 (``STORAGE_PATH``, by default ``instance/files``). Keys are chosen by the storage, never
 by a user: a short category folder and a random name, so a resident's file name never
-reaches the file system and no key can point outside the folder. An S3-compatible
-adapter implements the same four methods.
+reaches the file system and no key can point outside the folder. ``s3`` keeps them in an
+S3-compatible bucket (``STORAGE_URL``) for several app servers and workers.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import re
 import secrets
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, current_app
 
 from portal import health
+from portal.config import ConfigError
 
 SETTING = "STORAGE_PATH"
+URL_SETTING = "STORAGE_URL"
 EXTENSION_KEY = "madoguchi.storage"
 RANDOM_NAME_BYTES = 24  # 192 bits: names cannot be guessed or collide
 _CATEGORY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -146,8 +149,111 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+class S3Storage(Storage):
+    """An S3-compatible bucket (AWS S3, MinIO, Ceph...): for several app servers and workers.
+
+    Each key lives under ``prefix`` in ``bucket``. S3 writes an object whole or not at
+    all, so no temporary name is needed. Credentials come from boto3's usual chain
+    (environment, instance role, shared config), never from the portal's settings.
+    """
+
+    code = "s3"
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def _object(self, key: str) -> str:
+        return self.prefix + checked_key(key)
+
+    def check_config(self) -> health.CheckResult:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "error")
+            return health.CheckResult(False, f"bucket {self.bucket} answers {code}")
+        except BotoCoreError as error:
+            return health.CheckResult(
+                False, f"bucket {self.bucket} unreachable: {type(error).__name__}"
+            )
+        return health.CheckResult(True, f"S3 bucket {self.bucket}")
+
+    def put(self, name: str, data: bytes, content_type: str) -> str:
+        key = new_key(name, content_type)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self._object(key),
+            Body=data,
+            ContentType=content_type,
+            ServerSideEncryption="AES256",
+        )
+        return key
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(key) from None
+            raise
+        return answer["Body"].read()  # type: ignore[no-any-return]
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+
+def parse_storage_url(url: str) -> tuple[str, str, dict[str, str]]:
+    """``s3://bucket/prefix?endpoint=…&region=…`` as (bucket, prefix, options).
+
+    ConfigError for anything else. The prefix, if any, ends with ``/``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or parts.username or parts.password:
+        raise ConfigError(
+            "STORAGE_URL must look like s3://bucket/prefix?endpoint=https://…&region=…; "
+            "credentials come from the environment (AWS_ACCESS_KEY_ID…), never the URL"
+        )
+    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    unknown = sorted(set(options) - {"endpoint", "region"})
+    if unknown:
+        raise ConfigError(f"STORAGE_URL: unknown option {', '.join(unknown)}")
+    endpoint = options.get("endpoint", "")
+    if endpoint and urlsplit(endpoint).scheme not in ("https", "http"):
+        raise ConfigError("STORAGE_URL: endpoint must be an http(s) URL")
+    prefix = parts.path.strip("/")
+    return parts.netloc, f"{prefix}/" if prefix else "", options
+
+
 def build_storage(app: Flask) -> Storage:
-    """Build the local storage in ``STORAGE_PATH`` (default ``instance/files``)."""
+    """The S3 bucket ``STORAGE_URL`` names, else the local folder ``STORAGE_PATH``
+    (default ``instance/files``)."""
+    url = str(app.config.get(URL_SETTING) or os.environ.get(URL_SETTING) or "").strip()
+    if url:
+        import boto3
+
+        bucket, prefix, options = parse_storage_url(url)
+        client = boto3.client(
+            "s3",
+            endpoint_url=options.get("endpoint") or None,
+            region_name=options.get("region") or None,
+        )
+        return S3Storage(client, bucket, prefix)
     raw = app.config.get(SETTING, os.environ.get(SETTING))
     configured = str(raw).strip() if raw is not None else ""
     root = Path(configured) if configured else Path(app.instance_path) / "files"

@@ -6,8 +6,9 @@ drains due jobs whenever a commit enqueued some, and every 30 seconds for retrie
 for jobs left over from a previous run. ``inline`` runs due jobs synchronously right
 after the commit that enqueued them, which makes tests deterministic; it is the
 default when ``TESTING=1`` and refused in production (outside tests), where no request
-should wait for a PDF. ``flask jobs work`` processes can run beside either engine:
-claims never clash.
+should wait for a PDF. ``celery`` (``celery_engine.py``, an optional extra) hands the
+ids of committed jobs to Celery workers through Redis, for production with several app
+servers. ``flask jobs work`` processes can run beside any engine: claims never clash.
 
 Jobs never run before the commit that recorded them: a listener on the Flask-SQLAlchemy
 session notices commits of transactions that enqueued jobs, and only the outermost
@@ -21,6 +22,7 @@ import logging
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar
 
 from flask import Flask, current_app, has_app_context
@@ -59,6 +61,9 @@ class JobEngine(ABC):
     """Runs the jobs that committed transactions recorded."""
 
     code: ClassVar[str]
+    # Whether this engine's runners pick up the jobs their handlers enqueue by themselves
+    # (a drain loop), so that the commits of their sessions need not be announced.
+    runners_drain_follow_ups: ClassVar[bool] = True
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -68,8 +73,8 @@ class JobEngine(ABC):
         """Say whether jobs get run here, with the queue's counts (no personal data)."""
 
     @abstractmethod
-    def jobs_committed(self) -> None:
-        """React to a commit of the app's session that enqueued jobs."""
+    def jobs_committed(self, job_ids: Sequence[int]) -> None:
+        """React to a commit of the app's session that enqueued the jobs ``job_ids``."""
 
     @abstractmethod
     def start(self) -> None:
@@ -98,7 +103,7 @@ class InlineEngine(JobEngine):
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Nothing to stop: no job outlives the commit that ran it."""
 
-    def jobs_committed(self) -> None:
+    def jobs_committed(self, job_ids: Sequence[int]) -> None:
         try:
             run_pending(self.app, limit=INLINE_LIMIT)
         except Exception:
@@ -145,7 +150,7 @@ class ThreadEngine(JobEngine):
         if first_start:
             atexit.register(self.stop)
 
-    def jobs_committed(self) -> None:
+    def jobs_committed(self, job_ids: Sequence[int]) -> None:
         if self._started_here():
             self._wake.set()
 
@@ -190,6 +195,22 @@ ENGINES: dict[str, type[JobEngine]] = {
     InlineEngine.code: InlineEngine,
     ThreadEngine.code: ThreadEngine,
 }
+# Engines whose libraries are optional extras, imported only when chosen.
+CELERY = "celery"
+ENGINE_CODES = (*ENGINES, CELERY)
+
+
+def _celery_engine_class() -> type[JobEngine]:
+    try:
+        from portal.jobs.celery_engine import CeleryEngine
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in ("celery", "kombu", "redis"):
+            raise
+        raise ConfigError(
+            f"{SETTING}=celery needs Celery with Redis: install the extra, "
+            "pip install 'madoguchi[celery]' (or .[celery] from the source tree)."
+        ) from None
+    return CeleryEngine
 
 
 def build_engine(app: Flask) -> JobEngine:
@@ -197,25 +218,31 @@ def build_engine(app: Flask) -> JobEngine:
     raw = app.config.get(SETTING, os.environ.get(SETTING))
     code = str(raw).strip() if raw is not None and str(raw).strip() else None
     code = code or (InlineEngine.code if app.testing else ThreadEngine.code)
-    if code not in ENGINES:
-        raise ConfigError(f"{SETTING} must be one of {', '.join(sorted(ENGINES))}, not {code!r}.")
+    if code not in ENGINE_CODES:
+        raise ConfigError(
+            f"{SETTING} must be one of {', '.join(sorted(ENGINE_CODES))}, not {code!r}."
+        )
     if code == InlineEngine.code and app.config["PORTAL_ENV"] == "production" and not app.testing:
         raise ConfigError(
             f"{SETTING}=inline is for tests: in production no request may wait for its jobs; "
-            "use thread."
+            "use thread or celery."
         )
-    return ENGINES[code](app)
+    engine_class = _celery_engine_class() if code == CELERY else ENGINES[code]
+    return engine_class(app)
 
 
 def _after_commit(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint was released; the transaction itself has not committed
-    enqueued = session.info.pop(ENQUEUED_FLAG, False)
-    if not enqueued or session.info.get(RUNNER_FLAG) or not has_app_context():
-        return  # a runner's own drain loop picks up the jobs its handlers enqueue
+    job_ids: list[int] = session.info.pop(ENQUEUED_FLAG, [])
+    if not job_ids or not has_app_context():
+        return
     engine: JobEngine | None = current_app.extensions.get(EXTENSION_KEY)
-    if engine is not None:
-        engine.jobs_committed()
+    if engine is None:
+        return
+    if session.info.get(RUNNER_FLAG) and engine.runners_drain_follow_ups:
+        return  # a runner's own drain loop picks up the jobs its handlers enqueue
+    engine.jobs_committed(job_ids)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:

@@ -56,6 +56,14 @@ def failing_handler(session: Session, payload: dict[str, Any]) -> None:
     raise RuntimeError("printer on fire\nsecond line with details")
 
 
+@job_handler("test.chain")
+def chain_handler(session: Session, payload: dict[str, Any]) -> None:
+    """Enqueue a follow-up job, as the receipt job's handler may."""
+    _note(payload)
+    follow_up = f"{payload['n']}+1"
+    enqueue(session, "test.record", {"n": follow_up}, key=f"test.record:{follow_up}")
+
+
 @job_handler("test.dies_once")
 def dies_once_handler(session: Session, payload: dict[str, Any]) -> None:
     first_call = payload not in CALLS

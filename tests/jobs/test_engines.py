@@ -90,7 +90,7 @@ def test_jobs_engine_defaults_to_inline_when_testing_and_thread_otherwise(
 @pytest.mark.parametrize(
     ("engine", "environment", "message"),
     [
-        ("celery", "development", "JOBS_ENGINE must be one of inline, thread, not 'celery'"),
+        ("mq", "development", "JOBS_ENGINE must be one of celery, inline, thread, not 'mq'"),
         ("inline", "production", "JOBS_ENGINE=inline is for tests"),
     ],
 )
