@@ -61,6 +61,24 @@ def _definitions_checked_once_per_content() -> Iterator[None]:
         yield
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run the tests that use a database; the SQLite run runs them all.
+
+    A test that builds no app and no database (the procedure engine, the parsers) would
+    only repeat itself on PostgreSQL, so it is left to the SQLite run.
+    """
+    if not os.environ.get("TEST_DATABASE_URL"):
+        return
+    keep: list[pytest.Item] = []
+    left: list[pytest.Item] = []
+    for item in items:
+        uses_database = "fresh_database_url" in getattr(item, "fixturenames", ())
+        (keep if uses_database else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = keep
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:

@@ -75,7 +75,10 @@ def test_strangers_are_sent_to_the_staff_sign_in_everywhere(desk: Office, client
 
 def test_an_admin_opens_every_page(desk: Office, client):
     desk.sign_in("admin")
-    pages = [path for method, path in ROUTES if method == "GET"]
+    own_page = f"/admin/people/{desk.ids['admin']}"  # ids go on counting on PostgreSQL
+    pages = [
+        path.replace("/admin/people/1", own_page) for method, path in ROUTES if method == "GET"
+    ]
     answers = {path: client.get(path).status_code for path in pages}
     assert answers == {path: 200 for path in pages}
 
