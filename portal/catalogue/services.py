@@ -360,17 +360,17 @@ class _CatalogueCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[frozenset[tuple[int, str]], Catalogue] = OrderedDict()
+        self._entries: OrderedDict[frozenset[tuple[str, str]], Catalogue] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: frozenset[tuple[int, str]]) -> Catalogue | None:
+    def get(self, key: frozenset[tuple[str, str]]) -> Catalogue | None:
         with self._lock:
             catalogue = self._entries.get(key)
             if catalogue is not None:
                 self._entries.move_to_end(key)
             return catalogue
 
-    def put(self, key: frozenset[tuple[int, str]], catalogue: Catalogue) -> None:
+    def put(self, key: frozenset[tuple[str, str]], catalogue: Catalogue) -> None:
         with self._lock:
             self._entries[key] = catalogue
             self._entries.move_to_end(key)
@@ -384,9 +384,9 @@ _catalogues = _CatalogueCache(CATALOGUE_CACHE_SIZE)
 def catalogue_for_pins(session: Session, pins: Mapping[str, int]) -> Catalogue:
     """Rebuild the engine's catalogue from exactly the pinned versions, or raise CatalogueError.
 
-    Compiling takes a few hundred milliseconds, so catalogues are cached in-process.
-    Versions are immutable; the cache key still holds each version's content hash
-    beside its id, because ids can repeat across databases (tests make many).
+    Parsing and compiling takes a second or more, so catalogues are cached in-process,
+    keyed by each pinned definition's content hash: versions are immutable, and the same
+    content compiles to the same catalogue whatever its row id.
     """
     version_ids = set(pins.values())
     rows = {
@@ -410,7 +410,11 @@ def catalogue_for_pins(session: Session, pins: Mapping[str, int]) -> Catalogue:
                 f"pin {key} names version {version_id}, which is a version of {stored_key}"
             )
 
-    cache_key = frozenset((row.id, row.content_hash) for row in rows.values())
+    # The key is what the versions say, not their ids: ids differ between databases and
+    # a reloaded definition gets a new id, yet the same content compiles the same.
+    cache_key = frozenset(
+        (pin_key(row.kind, row.definition_id), row.content_hash) for row in rows.values()
+    )
     cached = _catalogues.get(cache_key)
     if cached is not None:
         return cached
