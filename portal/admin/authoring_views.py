@@ -9,6 +9,8 @@ was published) shows the typed text again instead of losing it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -294,25 +296,33 @@ def copy_version(version_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.show_version", version_id=draft.id), 303)
 
 
+def _change_status(
+    version: DefinitionVersion, change: Callable[..., object], notice: str
+) -> ResponseReturnValue:
+    """Publish or retire: commit and say so, or show the version with why not (409)."""
+    try:
+        change(db.session, version, actor=_actor(), now=utcnow())
+    except AuthoringRefused as error:
+        db.session.rollback()
+        return _render_version(version, refusal=error, status=409)
+    db.session.commit()
+    flash(notice, FLASH_CATEGORY)
+    return redirect(url_for("admin.show_version", version_id=version.id), 303)
+
+
 @bp.post("/definitions/versions/<int:version_id>/publish")
 @login_required("admin")
 def publish_version(version_id: int) -> ResponseReturnValue:
     """Publish a draft that passes every check; otherwise say why not."""
     version = _version(version_id)
-    try:
-        authoring.publish_version(db.session, version, actor=_actor(), now=utcnow())
-    except AuthoringRefused as error:
-        db.session.rollback()
-        return _render_version(version, refusal=error, status=409)
-    db.session.commit()
-    flash(
+    return _change_status(
+        version,
+        authoring.publish_version,
         _(
             "Version %(number)s is published: new applications use it from now on.",
             number=version.number,
         ),
-        FLASH_CATEGORY,
     )
-    return redirect(url_for("admin.show_version", version_id=version.id), 303)
 
 
 @bp.post("/definitions/versions/<int:version_id>/retire")
@@ -320,14 +330,11 @@ def publish_version(version_id: int) -> ResponseReturnValue:
 def retire_version(version_id: int) -> ResponseReturnValue:
     """Stop offering a published version, unless that would break the published set."""
     version = _version(version_id)
-    try:
-        authoring.retire_version(db.session, version, actor=_actor(), now=utcnow())
-    except AuthoringRefused as error:
-        db.session.rollback()
-        return _render_version(version, refusal=error, status=409)
-    db.session.commit()
-    flash(_("Version %(number)s is retired.", number=version.number), FLASH_CATEGORY)
-    return redirect(url_for("admin.show_version", version_id=version.id), 303)
+    return _change_status(
+        version,
+        authoring.retire_version,
+        _("Version %(number)s is retired.", number=version.number),
+    )
 
 
 @bp.get("/definitions/versions/<int:version_id>/export")

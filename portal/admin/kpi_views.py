@@ -19,7 +19,7 @@ from markupsafe import Markup
 from portal.admin import charts, kpis
 from portal.admin.blueprint import bp
 from portal.backoffice.views import csv_line
-from portal.backoffice.worklist import EARLIEST_DAY, LATEST_DAY, WorkDay
+from portal.backoffice.worklist import WorkDay, query_day
 from portal.catalogue.services import CatalogueError, published_catalogue
 from portal.database import utcnow
 from portal.definitions.catalogue import Catalogue
@@ -63,17 +63,7 @@ def parse_kpi_filters(
         return value or None
 
     def day(name: str) -> date | None:
-        value = (args.get(name) or "").strip()
-        if not value:
-            return None
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or not EARLIEST_DAY <= parsed <= LATEST_DAY:
-            invalid.append(name)
-            return None
-        return parsed
+        return query_day(args, name, invalid)
 
     life_event = known("life_event", catalogue.life_events if catalogue else {})
     procedure = known("procedure", catalogue.procedures if catalogue else {})

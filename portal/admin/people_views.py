@@ -7,6 +7,8 @@ the person's page with a notice, or with the reason it was refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -65,6 +67,19 @@ def _back_to(person: User) -> Response:
     return redirect(url_for("admin.show_person", user_id=person.id), code=303)
 
 
+def _change(person: User, change: Callable[[], object], notice: str) -> Response:
+    """Make a change the rules may refuse: commit it and say so, or say why not."""
+    try:
+        change()
+    except people.PeopleRefused as refusal:
+        db.session.rollback()
+        _refused(refusal)
+        return _back_to(person)
+    db.session.commit()
+    flash(notice, NOTICE)
+    return _back_to(person)
+
+
 def department_choices() -> list[tuple[str, str]]:
     """(code, name) of every department a staff member can be given, triage last."""
     catalogue, _pins = published_catalogue(db.session)
@@ -110,8 +125,9 @@ def show_person(user_id: int) -> ResponseReturnValue:
 def assign_staff(user_id: int) -> ResponseReturnValue:
     """Set a staff member's role and departments in the portal, over the provider's claims."""
     person = _person(user_id)
-    try:
-        people.assign_staff(
+    return _change(
+        person,
+        lambda: people.assign_staff(
             db.session,
             _admin(),
             person,
@@ -119,14 +135,9 @@ def assign_staff(user_id: int) -> ResponseReturnValue:
             departments=request.form.getlist("departments"),
             known_departments=known_departments(db.session),
             now=now(),
-        )
-    except people.PeopleRefused as refusal:
-        db.session.rollback()
-        _refused(refusal)
-        return _back_to(person)
-    db.session.commit()
-    flash(_("The role and departments are set, and stay so when they sign in again."), NOTICE)
-    return _back_to(person)
+        ),
+        _("The role and departments are set, and stay so when they sign in again."),
+    )
 
 
 @bp.post(f"/people/<int(max={MAX_USER_ID}):user_id>/assignment/hand-back")
@@ -134,15 +145,11 @@ def assign_staff(user_id: int) -> ResponseReturnValue:
 def hand_back_assignment(user_id: int) -> ResponseReturnValue:
     """Let the staff provider's claims decide this person's role and departments again."""
     person = _person(user_id)
-    try:
-        people.hand_back_to_provider(db.session, _admin(), person)
-    except people.PeopleRefused as refusal:
-        db.session.rollback()
-        _refused(refusal)
-        return _back_to(person)
-    db.session.commit()
-    flash(_("The role and departments now come from the staff provider again."), NOTICE)
-    return _back_to(person)
+    return _change(
+        person,
+        lambda: people.hand_back_to_provider(db.session, _admin(), person),
+        _("The role and departments now come from the staff provider again."),
+    )
 
 
 @bp.post(f"/people/<int(max={MAX_USER_ID}):user_id>/sessions/end")
@@ -161,15 +168,11 @@ def end_person_sessions(user_id: int) -> ResponseReturnValue:
 def disable_person(user_id: int) -> ResponseReturnValue:
     """Keep the person from signing in, and end their sessions now."""
     person = _person(user_id)
-    try:
-        people.disable_account(db.session, _admin(), person, now=now())
-    except people.PeopleRefused as refusal:
-        db.session.rollback()
-        _refused(refusal)
-        return _back_to(person)
-    db.session.commit()
-    flash(_("The account is disabled: they cannot sign in."), NOTICE)
-    return _back_to(person)
+    return _change(
+        person,
+        lambda: people.disable_account(db.session, _admin(), person, now=now()),
+        _("The account is disabled: they cannot sign in."),
+    )
 
 
 @bp.post(f"/people/<int(max={MAX_USER_ID}):user_id>/enable")

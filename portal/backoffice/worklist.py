@@ -176,6 +176,22 @@ class Filters:
         )
 
 
+def query_day(args: Mapping[str, str], name: str, invalid: list[str]) -> date | None:
+    """A day given in a URL query as YYYY-MM-DD; None when absent, and named in
+    ``invalid`` when it is not a day or lies outside the years a filter can mean."""
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or not EARLIEST_DAY <= parsed <= LATEST_DAY:
+        invalid.append(name)
+        return None
+    return parsed
+
+
 def parse_filters(args: Mapping[str, str]) -> tuple[Filters, list[str]]:
     """Read filters from a URL query; unknown values are dropped and their fields named."""
     invalid: list[str] = []
@@ -190,17 +206,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[Filters, list[str]]:
         return value
 
     def day(name: str) -> date | None:
-        value = (args.get(name) or "").strip()
-        if not value:
-            return None
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or not EARLIEST_DAY <= parsed <= LATEST_DAY:
-            invalid.append(name)
-            return None
-        return parsed
+        return query_day(args, name, invalid)
 
     assignee = (args.get("assignee") or "").strip() or None
     if assignee is not None and assignee not in ("me", "none") and parse_id(assignee) is None:
