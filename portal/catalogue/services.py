@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Row, and_, func, select
+from sqlalchemy import Engine, Row, and_, func, select
 from sqlalchemy.orm import Session
 
 from portal.audit.services import record_event
@@ -381,6 +382,44 @@ class _CatalogueCache:
 _catalogues = _CatalogueCache(CATALOGUE_CACHE_SIZE)
 
 
+# What each published or retired version says, by row id, per database (engine): those
+# versions never change, so a request needs no query to know which catalogue its pins
+# name. Drafts change with every save and are always read.
+_settled_versions: weakref.WeakKeyDictionary[Engine, dict[int, tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _pinned_versions(session: Session, pins: Mapping[str, int]) -> dict[int, tuple[str, str]]:
+    """The pin key and content hash of every pinned version, or raise CatalogueError."""
+    settled = _settled_versions.setdefault(session.get_bind().engine, {})
+    version_ids = set(pins.values())
+    found = {version_id: settled[version_id] for version_id in version_ids if version_id in settled}
+    missing = version_ids - found.keys()
+    if missing:
+        for row in session.execute(
+            select(
+                DefinitionVersion.id,
+                DefinitionVersion.kind,
+                DefinitionVersion.definition_id,
+                DefinitionVersion.content_hash,
+                DefinitionVersion.status,
+            ).where(DefinitionVersion.id.in_(missing))
+        ):
+            found[row.id] = (pin_key(row.kind, row.definition_id), row.content_hash)
+            if row.status != "draft":
+                settled[row.id] = found[row.id]
+    for key, version_id in sorted(pins.items()):
+        version = found.get(version_id)
+        if version is None:
+            raise CatalogueError(f"pinned version {version_id} of {key} is not stored")
+        if version[0] != key:
+            raise CatalogueError(
+                f"pin {key} names version {version_id}, which is a version of {version[0]}"
+            )
+    return found
+
+
 def catalogue_for_pins(session: Session, pins: Mapping[str, int]) -> Catalogue:
     """Rebuild the engine's catalogue from exactly the pinned versions, or raise CatalogueError.
 
@@ -388,33 +427,11 @@ def catalogue_for_pins(session: Session, pins: Mapping[str, int]) -> Catalogue:
     keyed by each pinned definition's content hash: versions are immutable, and the same
     content compiles to the same catalogue whatever its row id.
     """
-    version_ids = set(pins.values())
-    rows = {
-        row.id: row
-        for row in session.execute(
-            select(
-                DefinitionVersion.id,
-                DefinitionVersion.kind,
-                DefinitionVersion.definition_id,
-                DefinitionVersion.content_hash,
-            ).where(DefinitionVersion.id.in_(version_ids))
-        )
-    }
-    for key, version_id in sorted(pins.items()):
-        row = rows.get(version_id)
-        if row is None:
-            raise CatalogueError(f"pinned version {version_id} of {key} is not stored")
-        stored_key = pin_key(row.kind, row.definition_id)
-        if stored_key != key:
-            raise CatalogueError(
-                f"pin {key} names version {version_id}, which is a version of {stored_key}"
-            )
-
+    versions = _pinned_versions(session, pins)
+    version_ids = set(versions)
     # The key is what the versions say, not their ids: ids differ between databases and
     # a reloaded definition gets a new id, yet the same content compiles the same.
-    cache_key = frozenset(
-        (pin_key(row.kind, row.definition_id), row.content_hash) for row in rows.values()
-    )
+    cache_key = frozenset(versions.values())
     cached = _catalogues.get(cache_key)
     if cached is not None:
         return cached

@@ -219,6 +219,10 @@ class Catalogue:
     life_events: Mapping[str, CompiledLifeEvent]
     dictionary: Mapping[str, AnyField]
     departments: tuple[Department, ...]
+    # Things built from this catalogue alone and never changed, kept with it (the
+    # combined journey of a life event and a choice of procedures, say): a catalogue
+    # is immutable and cached, so they are built once per process, not per request.
+    derived: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def queues(self) -> dict[str, Queue]:

@@ -183,8 +183,22 @@ class Journey:
 
         The questionnaire is not part of it: its answers are carried in, never asked
         again. A shared step asks only fields that the life event or a chosen
-        procedure needs.
+        procedure needs. A journey depends on nothing else, so it is built once per
+        catalogue and choice.
         """
+        key = ("journey", life_event.id, life_event.content_hash, frozenset(procedure_ids))
+        journey = catalogue.derived.get(key)
+        if journey is None:
+            journey = catalogue.derived[key] = cls._combined(catalogue, life_event, procedure_ids)
+        return journey  # type: ignore[return-value]
+
+    @classmethod
+    def _combined(
+        cls,
+        catalogue: Catalogue,
+        life_event: CompiledLifeEvent,
+        procedure_ids: Sequence[str],
+    ) -> Journey:
         chosen = [
             catalogue.procedure(procedure_id)
             for procedure_id in life_event.model.procedures
@@ -291,6 +305,13 @@ class Journey:
         """The page of a step as the answers make it; StepNotAvailable if not on the route."""
         return self._locate(step_key, answers, context or default_context())[0]
 
+    def page_and_previous(
+        self, step_key: str, answers: Mapping[str, object], context: EvalContext | None = None
+    ) -> tuple[Page, Page | None]:
+        """The page of a step and the page before it on the route, from one walk."""
+        page, walk = self._locate(step_key, answers, context or default_context())
+        return page, self._previous(walk.pages, page.step.index)
+
     def _locate(
         self, step_key: str, answers: Mapping[str, object], context: EvalContext
     ) -> tuple[Page, _Walk]:
@@ -320,12 +341,11 @@ class Journey:
         self, current: str, answers: Mapping[str, object], context: EvalContext | None = None
     ) -> Page | None:
         """The page before `current` on the route; None on the first page."""
-        index = self._index(current)
-        earlier = [
-            page
-            for page in self.reachable_steps(answers, context)
-            if page.step.index < index and not page.is_exit
-        ]
+        return self._previous(self.reachable_steps(answers, context), self._index(current))
+
+    @staticmethod
+    def _previous(pages: Sequence[Page], index: int) -> Page | None:
+        earlier = [page for page in pages if page.step.index < index and not page.is_exit]
         return earlier[-1] if earlier else None
 
     def progress(

@@ -2,11 +2,11 @@
 
 The Flask session cookie (signed, HttpOnly, SameSite=Lax) carries only the session
 token, the CSRF token, the key of the browser's drafts and, briefly, a pending
-sign-in. Before each request the token is looked up in ``user_sessions``: a revoked,
-unknown or expired session means signed out, and an expired one leaves a note so
-that the next sign-in can say why. The lookup and the once-a-minute slide of the
-idle expiry run in their own short transactions, so a GET stays a read-only
-transaction and never waits for the SQLite write lock.
+sign-in. Before each request the token is looked up in ``user_sessions``, with the
+user, in one query of the request's own transaction: a revoked, unknown or expired
+session means signed out, and an expired one leaves a note so that the next sign-in
+can say why. The once-a-minute slide of the idle expiry is a write of its own on a
+GET, so a GET stays a read-only transaction and never waits for the SQLite write lock.
 
 Public API: ``current_user()``, ``current_session()``, ``login_required(role=...)``,
 ``owner_key_for(user)``.
@@ -15,8 +15,7 @@ Public API: ``current_user()``, ``current_session()``, ``login_required(role=...
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -130,40 +129,55 @@ def login_required(role: str | tuple[str, ...] = "resident") -> Callable[[View],
     return decorate
 
 
-@contextmanager
-def _own_transaction(write: bool) -> Iterator[Session]:
-    """A short session of its own, writing or not, leaving the request's transaction alone."""
-    set_write_intent(write)
+@dataclass(frozen=True)
+class _Lookup:
+    """What a cookie token was worth at the start of the request, with its user when live."""
+
+    status: str
+    active: ActiveSession | None = None
+    user: User | None = None
+
+
+def _lookup(token: str, moment: datetime) -> _Lookup:
+    """Read the session a token names, with its user, in the request's own transaction."""
+    state = services.find_session(db.session, token, now=moment)
+    if state.session is None:
+        return _Lookup(state.status)
+    row = state.session
+    user = row.user  # loaded with the session row (a joined relationship)
+    active = ActiveSession(
+        id=row.id,
+        user_id=row.user_id,
+        role=user.role,
+        idle_expires_at=row.idle_expires_at,
+        absolute_expires_at=row.absolute_expires_at,
+    )
+    if services.touch_due(row, moment):
+        idle_expires_at = _slide_idle_expiry(active.id, moment)
+        if idle_expires_at is None:  # revoked or expired between the read and the write
+            return _Lookup("revoked")
+        active = replace(active, idle_expires_at=idle_expires_at)
+    return _Lookup("active", active, user)
+
+
+def _slide_idle_expiry(session_id: str, moment: datetime) -> datetime | None:
+    """Slide a session's idle expiry (at most once a minute); None if it ended meanwhile.
+
+    A GET slides it in a short write of its own, so the request stays a read-only
+    transaction and never waits for the SQLite write lock. A request that writes holds
+    that lock already, so it slides it in its own transaction: the slide lasts when the
+    request commits, and the next request slides it again when it does not.
+    """
+    if request.method not in SAFE_METHODS:
+        return services.touch_session(db.session, session_id, now=moment)
+    set_write_intent(True)
     try:
-        with Session(db.engine, expire_on_commit=False) as own:
-            yield own
+        with Session(db.engine, expire_on_commit=False) as writing:
+            idle_expires_at = services.touch_session(writing, session_id, now=moment)
+            writing.commit()
     finally:
-        set_write_intent(request.method not in SAFE_METHODS)
-
-
-def _lookup(token: str, moment: datetime) -> tuple[str, ActiveSession | None]:
-    """Read the session a token names; slide its idle expiry when a minute has passed."""
-    with _own_transaction(write=False) as reading:
-        state = services.find_session(reading, token, now=moment)
-        if state.session is None:
-            return state.status, None
-        row = state.session
-        active = ActiveSession(
-            id=row.id,
-            user_id=row.user_id,
-            role=row.user.role,
-            idle_expires_at=row.idle_expires_at,
-            absolute_expires_at=row.absolute_expires_at,
-        )
-        due = services.touch_due(row, moment)
-    if not due:
-        return "active", active
-    with _own_transaction(write=True) as writing:
-        idle_expires_at = services.touch_session(writing, active.id, now=moment)
-        writing.commit()
-    if idle_expires_at is None:  # revoked or expired between the read and the write
-        return "revoked", None
-    return "active", replace(active, idle_expires_at=idle_expires_at)
+        set_write_intent(False)
+    return idle_expires_at
 
 
 def _forget_foreign_drafts(active: ActiveSession | None) -> None:
@@ -182,17 +196,18 @@ def load_signed_in_user() -> None:
     if not endpoint or endpoint.startswith(_ANONYMOUS_ENDPOINT_PREFIXES):
         return
     token = session.get(SESSION_TOKEN_KEY)
-    active = None
+    found = _Lookup("unknown")
     if isinstance(token, str):
-        status, active = _lookup(token, now())
-        if active is None:
+        found = _lookup(token, now())
+        if found.active is None:
             session.pop(SESSION_TOKEN_KEY)
-            if status in ("idle_timeout", "absolute_timeout"):
-                session[SIGNED_OUT_KEY] = status
+            if found.status in ("idle_timeout", "absolute_timeout"):
+                session[SIGNED_OUT_KEY] = found.status
     elif token is not None:
         session.pop(SESSION_TOKEN_KEY)
+    active = found.active
     g.identity_session = active
-    g.user = db.session.get(User, active.user_id) if active is not None else None
+    g.user = found.user
     _forget_foreign_drafts(active)
 
 

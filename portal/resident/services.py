@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from types import MappingProxyType
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,14 +64,22 @@ class DraftState:
         return Journey.for_life_event(self.catalogue, self.life_event, self.procedure_ids)
 
 
-def field_specs(catalogue: Catalogue, life_event: CompiledLifeEvent) -> dict[str, AnyField]:
-    """Every field a life event's draft may hold, by id (the linter made ids unambiguous)."""
+def field_specs(catalogue: Catalogue, life_event: CompiledLifeEvent) -> Mapping[str, AnyField]:
+    """Every field a life event's draft may hold, by id (the linter made ids unambiguous).
+
+    Built once per catalogue and kept with it, read-only.
+    """
+    key = ("field_specs", life_event.id, life_event.content_hash)
+    cached = catalogue.derived.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
     specs: dict[str, AnyField] = {}
     specs.update(life_event.questionnaire.fields)
     specs.update(life_event.shared.fields)
     for procedure_id in life_event.model.procedures:
         specs.update(catalogue.procedure(procedure_id).fields)
-    return specs
+    frozen = catalogue.derived[key] = MappingProxyType(specs)
+    return frozen
 
 
 def field_label(life_event: CompiledLifeEvent, field_id: str, lang: str) -> str:

@@ -153,11 +153,10 @@ def _page_response(
 ) -> ResponseReturnValue:
     context = _context()
     try:
-        page = journey.page(step_key, state.answers, context)
+        page, previous = journey.page_and_previous(step_key, state.answers, context)
     except StepNotAvailable:
         abort(404)
     lang = current_language()
-    previous = journey.previous_step(step_key, state.answers, context)
     if page.is_exit:
         exit_ = page.step.compiled.step.exit
         # One procedure's exit in the combined form ends that procedure only: the
@@ -851,6 +850,8 @@ def submit_draft(draft_id: str) -> ResponseReturnValue:
         )
         if assisted is not None and filed.created:
             counter.record_filed(db.session, assisted, filed.application)
+        # Read before the commit expires it: reading it after would open a transaction.
+        reference = filed.application.reference
         db.session.commit()
     except backoffice.SubmitRefused:
         db.session.rollback()
@@ -867,12 +868,10 @@ def submit_draft(draft_id: str) -> ResponseReturnValue:
         already = backoffice.application_for_draft(db.session, draft_id)
         if already is None:
             raise
-        filed = backoffice.Filed(already, created=False)
+        reference = already.reference
     if assisted is not None:
         return redirect(url_for("backoffice.show_counter_session"), 303)
-    return redirect(
-        url_for("resident.show_application", reference=filed.application.reference), 303
-    )
+    return redirect(url_for("resident.show_application", reference=reference), 303)
 
 
 @bp.route("/drafts/<draft_id>/report/<field_id>", methods=["GET", "POST"])

@@ -5,17 +5,14 @@ from __future__ import annotations
 import base64
 import re
 import socket
+import subprocess
+import sys
 
 import pytest
 from weasyprint.urls import FatalURLFetchingError, path2url
 
-from portal.documents.pdf import (
-    PDF_ASSETS,
-    PROJECT_ROOT,
-    ForbiddenResource,
-    LockedURLFetcher,
-    render_html_to_pdf,
-)
+from portal.documents.pdf import PDF_ASSETS, PROJECT_ROOT, ForbiddenResource, render_html_to_pdf
+from portal.documents.weasy import LockedURLFetcher
 from tests.documents.pdf_text import extract_text
 
 # The smallest valid PNG: one transparent pixel.
@@ -100,3 +97,19 @@ def test_the_pdf_style_sheets_use_neither_flex_nor_grid():
     for sheet in PDF_ASSETS.glob("*.css"):
         css = re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S)
         assert not re.search(r"display\s*:\s*(inline-)?(flex|grid)", css), sheet.name
+
+
+def test_building_the_app_does_not_load_weasyprint(tmp_path):
+    """A web worker whose jobs run elsewhere never holds WeasyPrint (about 26 MB)."""
+    script = (
+        "import sys\n"
+        "from portal import create_app\n"
+        f"create_app({{'PORTAL_ENV': 'development', 'SECRET_KEY': 'x' * 32, "
+        f"'DATABASE_URL': 'sqlite:///{tmp_path / 'app.sqlite3'}', 'TESTING': '1'}})\n"
+        "loaded = sorted(name for name in sys.modules if name.split('.')[0] == 'weasyprint')\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
