@@ -66,6 +66,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.system-packages-test | $(BIN)/p
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.system-packages-bench $(MO_FILES) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	@touch $@ $(VENV)/.installed-test $(VENV)/.installed
+
 translations: $(MO_FILES)
 
 %.mo: %.po | $(VENV)/.installed
@@ -79,19 +84,22 @@ extract-messages: install
 # Reproduce the figures in docs/PERFORMANCE.md (about 45 minutes on 2 cores; the
 # PostgreSQL ones on a throw-away cluster). bench-quick runs the same scripts briefly,
 # to check that they work; its figures mean nothing.
-bench: install-test $(VENV)/.system-packages-bench
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/engine_page.py 5000
 	$(BIN)/python bench/receipt_pdf.py
 	scripts/with-postgres.sh $(BIN)/python bench/http_form_page.py --duration 30
+	$(BIN)/python bench/profile_form_page.py --requests 300
+	scripts/with-postgres.sh $(BIN)/python bench/profile_form_page.py --database postgresql --requests 300
 	scripts/with-postgres.sh $(BIN)/python bench/submit.py --submits 200
 	scripts/with-postgres.sh $(BIN)/python bench/worklist.py --sizes 1000 1000000
 	$(BIN)/python bench/soak.py --database sqlite --duration 600
 	scripts/with-postgres.sh $(BIN)/python bench/soak.py --database postgresql --duration 600
 
-bench-quick: install-test $(VENV)/.system-packages-bench
+bench-quick: $(VENV)/.installed-bench
 	$(BIN)/python bench/engine_page.py 500
 	$(BIN)/python bench/receipt_pdf.py 3
 	scripts/with-postgres.sh $(BIN)/python bench/http_form_page.py --duration 5 --warmup 2
+	$(BIN)/python bench/profile_form_page.py --requests 20
 	scripts/with-postgres.sh $(BIN)/python bench/submit.py --submits 20
 	scripts/with-postgres.sh $(BIN)/python bench/worklist.py --sizes 1000 10000 --repeat 5 --depth 5
 	$(BIN)/python bench/soak.py --database sqlite --duration 30 --sample 5
