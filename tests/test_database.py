@@ -18,8 +18,8 @@ def test_times_come_back_as_aware_utc(app):
         entry = record_event(
             db.session, actor="system", action="test", subject_type="t", subject_id="1"
         )
-        entry_id = entry.id
         db.session.commit()
+        entry_id = entry.id
         db.session.expunge_all()
         stored = db.session.get(AuditEntry, entry_id)
         assert stored.occurred_at.tzinfo is not None
@@ -32,6 +32,7 @@ def test_local_times_are_converted_to_utc_on_the_way_in(app):
         entry = record_event(
             db.session, actor="system", action="test", subject_type="t", subject_id="2"
         )
+        db.session.flush()
         db.session.execute(
             AuditEntry.__table__.update()
             .where(AuditEntry.id == entry.id)

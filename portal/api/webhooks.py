@@ -178,14 +178,18 @@ def create_endpoint(
     return CreatedEndpoint(endpoint, signing_secret(seed, secret_key))
 
 
-def _subscribed_endpoints(session: Session, event: str) -> list[WebhookEndpoint]:
-    """The active endpoints of live clients that subscribed to ``event``, oldest first."""
-    endpoints = session.scalars(
+def _active_endpoints(session: Session) -> Sequence[WebhookEndpoint]:
+    """The active endpoints of live clients, oldest first."""
+    return session.scalars(
         select(WebhookEndpoint)
         .join(WebhookEndpoint.client)
         .where(WebhookEndpoint.active.is_(True), ApiClient.revoked_at.is_(None))
         .order_by(WebhookEndpoint.id)
     ).all()
+
+
+def _subscribed(endpoints: Sequence[WebhookEndpoint], event: str) -> list[WebhookEndpoint]:
+    """Those of ``endpoints`` that subscribed to ``event``, in the same order."""
     return [endpoint for endpoint in endpoints if event in endpoint.events]
 
 
@@ -224,19 +228,34 @@ def notify_webhooks(session: Session, event: str, submission: Submission) -> lis
     Call it in the transaction that made the change, after the change (for a status
     change, after the timeline row is added). The same event enqueued twice is one job.
     """
+    return notify_webhooks_for_all(session, event, [submission])
+
+
+def notify_webhooks_for_all(
+    session: Session, event: str, submissions: Sequence[Submission]
+) -> list[Job]:
+    """Enqueue ``event`` about each of ``submissions``, as ``notify_webhooks`` does for one.
+
+    The endpoints are looked up once for all of them (a submit files several
+    submissions); the jobs are enqueued submission by submission, in the given order.
+    """
     if event not in WEBHOOK_EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    wanted = [
-        endpoint
-        for endpoint in _subscribed_endpoints(session, event)
-        if submission.department_id in endpoint.client.departments
-    ]
-    if not wanted:
-        return []
-    body = _event(event, submission).model_dump(mode="json")
-    return [
-        _enqueue_delivery(session, endpoint, body["id"], {"event": body}) for endpoint in wanted
-    ]
+    subscribed = _subscribed(_active_endpoints(session), event)
+    jobs: list[Job] = []
+    for submission in submissions:
+        wanted = [
+            endpoint
+            for endpoint in subscribed
+            if submission.department_id in endpoint.client.departments
+        ]
+        if not wanted:
+            continue
+        body = _event(event, submission).model_dump(mode="json")
+        jobs.extend(
+            _enqueue_delivery(session, endpoint, body["id"], {"event": body}) for endpoint in wanted
+        )
+    return jobs
 
 
 def notify_private_services(
@@ -255,12 +274,13 @@ def notify_private_services(
     """
     jobs: list[Job] = []
     told: list[dict[str, Any]] = []
+    active = _active_endpoints(session) if services else []
     for service in services:
         if not service.sends:
             raise ValueError(f"private service {service.id!r} declares nothing to send")
         event = private_service_event(service.id)
         event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"{application.reference}/{event}"))
-        endpoints = _subscribed_endpoints(session, event)
+        endpoints = _subscribed(active, event)
         for endpoint in endpoints:
             content = {
                 "private_service": {

@@ -4,6 +4,13 @@ Each entry's hash covers its own content and the previous entry's hash, so chang
 or deleting any row breaks every hash after it, and ``verify_chain`` names the first
 broken entry. Entries are written in the caller's transaction: the audit entry and
 the change it records commit together or not at all.
+
+A transaction reads the chain's head once, under the append lock on PostgreSQL, and
+keeps it in ``session.info`` for its later entries: the lock is held until the
+transaction ends, so no one else can append meanwhile. The head is forgotten when the
+transaction (or a savepoint, whose rollback also releases the lock) ends. Entries are
+added to the session, not flushed one by one; the unit of work inserts them in the
+order they were added, so their ids follow the chain.
 """
 
 from __future__ import annotations
@@ -14,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.audit.models import AuditEntry
 from portal.database import utcnow
@@ -24,6 +31,8 @@ GENESIS_HASH = "0" * 64
 # Serialises appends on PostgreSQL; SQLite writers are already serialised by
 # BEGIN IMMEDIATE. The number is arbitrary but fixed.
 _CHAIN_LOCK_KEY = 7_310_001
+# session.info key: the hash of the last entry this transaction appended or read.
+CHAIN_HEAD_KEY = "madoguchi.audit.chain_head"
 
 
 def _entry_hash(entry: AuditEntry) -> str:
@@ -41,6 +50,26 @@ def _entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _chain_head(session: Session) -> str:
+    """The hash the next entry chains to; the first call in a transaction locks the chain."""
+    head = session.info.get(CHAIN_HEAD_KEY)
+    if head is not None:
+        return str(head)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    previous = session.scalars(
+        select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    return previous or GENESIS_HASH
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_chain_head(session: Session, transaction: SessionTransaction) -> None:
+    """Forget the head when the transaction or a savepoint ends (not a flush's inner one)."""
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(CHAIN_HEAD_KEY, None)
+
+
 def record_event(
     session: Session,
     *,
@@ -51,12 +80,10 @@ def record_event(
     details: dict[str, Any] | None = None,
     request_id: str | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain inside the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    previous = session.scalars(
-        select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
-    ).first()
+    """Append one entry to the chain inside the caller's transaction.
+
+    The entry is added to the session, not flushed: its ``id`` is set by the next flush.
+    """
     entry = AuditEntry(
         occurred_at=utcnow().replace(microsecond=0),
         actor=actor,
@@ -65,11 +92,11 @@ def record_event(
         subject_id=subject_id,
         details=details or {},
         request_id=request_id,
-        previous_hash=previous or GENESIS_HASH,
+        previous_hash=_chain_head(session),
     )
     entry.entry_hash = _entry_hash(entry)
     session.add(entry)
-    session.flush()
+    session.info[CHAIN_HEAD_KEY] = entry.entry_hash
     return entry
 
 

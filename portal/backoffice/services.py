@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -55,25 +55,22 @@ class Filed:
 def next_application_reference(session: Session, year: int) -> str:
     """Give out the next application number of the year, e.g. ``MD-2026-000123``.
 
-    The counter row is updated in the caller's transaction: PostgreSQL locks the row
-    until commit and SQLite's writers are serialised by ``BEGIN IMMEDIATE``, so two
-    submits never get the same number. The year's row is made with ON CONFLICT DO
-    NOTHING: when the year's first submits race to make it, PostgreSQL makes the later
-    ones wait for the first and they count on from its number instead of failing.
+    One upsert starts the year's counter at 1 or counts it on, in the caller's
+    transaction: PostgreSQL locks the row until commit and SQLite's writers are
+    serialised by ``BEGIN IMMEDIATE``, so two submits never get the same number. When
+    the year's first submits race to make the row, PostgreSQL makes the later ones wait
+    for the first and they count on from its number instead of failing.
     """
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
+    number = session.execute(
         insert(ReferenceCounter)
-        .values(year=year, last_number=0)
-        .on_conflict_do_nothing(index_elements=["year"])
-    )
-    updated = session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.year == year)
-        .values(last_number=ReferenceCounter.last_number + 1)
+        .values(year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=["year"], set_={"last_number": ReferenceCounter.last_number + 1}
+        )
         .returning(ReferenceCounter.last_number)
     ).scalar_one()
-    return f"{REFERENCE_PREFIX}-{year}-{updated:06d}"
+    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
 
 
 def application_for_draft(session: Session, draft_id: str) -> Application | None:
@@ -110,7 +107,7 @@ def file_draft(
     files for a resident at the counter is ``assisted_by``, with the ``identity_check``
     they recorded: the clerk is the actor of the audit entry, the resident the applicant.
     """
-    from portal.api.webhooks import notify_private_services, notify_webhooks
+    from portal.api.webhooks import notify_private_services, notify_webhooks_for_all
     from portal.jobs.services import enqueue
     from portal.notifications.services import notify
     from portal.resident import prefill
@@ -137,8 +134,9 @@ def file_draft(
             f"not_allowed:{procedure_id}" for procedure_id in not_allowed
         )
     supplied = state.draft.documents or {}
+    exited = set(journey.exited_procedures(answers, context))
     for procedure in journey.procedures:
-        if procedure.id in journey.exited_procedures(answers, context):
+        if procedure.id in exited:
             continue
         for document in required_documents(procedure, answers, context):
             if not supplied.get(f"{procedure.id}.{document.id}"):
@@ -176,7 +174,8 @@ def file_draft(
         submitted_at=now,
     )
     session.add(application)
-    exited = set(journey.exited_procedures(answers, context))
+    # Each procedure receives its own fields of the route's answers (as answers_for gives).
+    on_route = journey.prune(answers, context)
     number = 0
     for procedure in journey.procedures:
         if procedure.id in exited:
@@ -184,7 +183,7 @@ def file_draft(
         number += 1
         delivery = procedure.model.delivery
         queue_id = route(procedure, answers, context)
-        own = journey.answers_for(procedure.id, answers, context)
+        own = {name: value for name, value in on_route.items() if name in procedure.fields}
         submission = Submission(
             number=number,
             reference=f"{reference}-{number}",
@@ -244,7 +243,7 @@ def file_draft(
             subject_id=submission.reference,
             details={"queue": submission.queue_id, "procedure": submission.procedure_id},
         )
-        notify_webhooks(session, "submission.received", submission)
+    notify_webhooks_for_all(session, "submission.received", application.submissions)
     notify_private_services(
         session,
         application,

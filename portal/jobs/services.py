@@ -157,14 +157,22 @@ def enqueue(
     }
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # ON CONFLICT DO NOTHING keeps the caller's transaction usable when a concurrent
-    # transaction enqueued the same key first: PostgreSQL waits for it, then skips.
-    result = session.execute(
-        insert(Job).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    # transaction enqueued the same key first: PostgreSQL waits for it, then skips. The
+    # new job comes back from RETURNING; only a key already taken is read again.
+    added = session.scalars(
+        insert(Job)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Job)
+    ).first()
+    job = (
+        added
+        if added is not None
+        else session.scalars(select(Job).where(Job.idempotency_key == key)).one()
     )
-    job = session.scalars(select(Job).where(Job.idempotency_key == key)).one()
     if job.kind != kind:
         raise ValueError(f"idempotency key {key!r} already names a job of kind {job.kind!r}")
-    if result.rowcount:  # type: ignore[attr-defined]
+    if added is not None:
         session.info.setdefault(ENQUEUED_FLAG, []).append(job.id)
     return job
 

@@ -16,9 +16,8 @@ from tests.backoffice.conftest import Office
 
 def _record(app, count: int = 1, **values) -> list[int]:
     with app.app_context():
-        ids = []
-        for number in range(count):
-            entry = record_event(
+        entries = [
+            record_event(
                 db.session,
                 actor=values.get("actor", "user:7"),
                 action=values.get("action", "submission.viewed"),
@@ -26,9 +25,10 @@ def _record(app, count: int = 1, **values) -> list[int]:
                 subject_id=values.get("subject_id", f"MD-2026-{number:06d}-1"),
                 details=values.get("details"),
             )
-            ids.append(entry.id)
+            for number in range(count)
+        ]
         db.session.commit()
-        return ids
+        return [entry.id for entry in entries]
 
 
 def _entry_ids(page: str) -> list[int]:

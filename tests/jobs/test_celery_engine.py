@@ -264,7 +264,9 @@ def test_operators_start_workers_with_the_celery_command(database_url, redis_url
             stderr=(tmp_path / "worker.log").open("wb"),
         )
         try:
-            wait_until(lambda: load_job(app, job_id).status == "done", timeout=30)
+            # A prefork worker imports the whole app in each child: on a busy machine
+            # (the three test runs of `make test` share its cores) that takes a while.
+            wait_until(lambda: load_job(app, job_id).status == "done", timeout=90)
         finally:
             worker_process.terminate()
             worker_process.wait(timeout=30)
