@@ -2,8 +2,9 @@
 
 For each database (PostgreSQL by default; SQLite on request): migrate and load as
 ``make run`` does, fill it with ``worklist_data.py`` up to the first size, time the
-pages, add rows up to the next size, time them again. The rows go in by bulk INSERT
-in batches of 10,000 (``worklist_data.BATCH``); the time each fill took is reported.
+pages, add rows up to the next size, time them again. The rows go in batches of
+10,000 (``worklist_data.BATCH``), by COPY on PostgreSQL and executemany on SQLite;
+the time each fill took is reported.
 After each fill the database's planner statistics are refreshed (``ANALYZE``), as
 autovacuum would do on a server that has been running.
 

@@ -200,8 +200,9 @@ def show_work_list() -> ResponseReturnValue:
         page=page,
         counts=worklist.counts(db.session, user, day=day),
         lists=worklist.LISTS,
-        list_labels=LIST_LABELS,
-        status_labels=STATUS_LABELS,
+        # Translated once here: a lazy label would be looked up again in every row.
+        list_labels={name: str(label) for name, label in LIST_LABELS.items()},
+        status_labels={status: str(label) for status, label in STATUS_LABELS.items()},
         names=names,
         team=worklist.team_members(db.session, user),
         saved=worklist.saved_views(db.session, user),

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEntry
@@ -99,15 +99,80 @@ def test_each_list_holds_what_its_name_says(app, office):
         assert colleague not in _list(clerk, "team_unassigned")
         assert overdue_closed in _list(clerk, "all")
         assert worklist.counts(db.session, clerk, day=DAY) == {
-            "mine": 1,
-            "team_unassigned": 7,
-            "all": 10,
-            "due_soon": 2,
-            "overdue": 1,
+            "mine": worklist.TabCount(1),
+            "team_unassigned": worklist.TabCount(7),
+            "all": worklist.TabCount(10),
+            "due_soon": worklist.TabCount(2),
+            "overdue": worklist.TabCount(1),
         }
         assert worklist.counts(db.session, office.user("citizens"), day=DAY) == dict.fromkeys(
-            worklist.LISTS, 0
+            worklist.LISTS, worklist.TabCount(0)
         )
+
+
+def test_a_tab_counts_exactly_up_to_the_cap_and_says_more_past_it(app, office, monkeypatch):
+    monkeypatch.setattr(worklist, "TAB_COUNT_CAP", 3)
+    for _ in range(3):
+        office.file()
+    office.file(assignee="insurance_pension")
+    office.file(status="completed")
+    with app.app_context():
+        clerk = office.user("insurance_pension")
+        assert worklist.counts(db.session, clerk, day=DAY) == {
+            "mine": worklist.TabCount(1),
+            "team_unassigned": worklist.TabCount(3),  # exactly the cap: still exact
+            "all": worklist.TabCount(3, more=True),  # five
+            "due_soon": worklist.TabCount(0),
+            "overdue": worklist.TabCount(0),
+        }
+        # An admin sees every department: the same cap, counted over all of them.
+        assert worklist.counts(db.session, office.user("admin"), day=DAY)["all"] == (
+            worklist.TabCount(3, more=True)
+        )
+    assert worklist.TabCount.of(4) == worklist.TabCount(3, more=True)
+    assert worklist.TabCount.of(3) == worklist.TabCount(3)
+
+
+def test_the_tabs_are_counted_in_one_query_that_stops_at_the_cap(app, office):
+    office.file()
+    statements = []
+    with app.app_context():
+        clerk = office.user("insurance_pension")
+        listen = event.listens_for(db.engine, "before_cursor_execute")
+
+        @listen
+        def record(_connection, _cursor, statement, parameters, _context, _many):
+            statements.append((statement, parameters))
+
+        try:
+            worklist.counts(db.session, clerk, day=DAY)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    (statement, parameters), *more = [
+        (sql, values) for sql, values in statements if "count(" in sql.lower()
+    ]
+    assert more == []
+    assert statement.lower().count("count(") == len(worklist.LISTS)
+    assert "LIMIT" in statement.upper()
+    bound = parameters.values() if isinstance(parameters, dict) else parameters
+    assert worklist.TAB_COUNT_CAP + 1 in bound
+
+
+def test_a_kept_statement_runs_with_each_requests_own_values(app, office):
+    """The page statements are built once per shape: no value of one request may stick."""
+    first = office.file(procedure="nhi_loss_on_death", assignee="insurance_pension")
+    second = office.file(procedure="nhi_funeral_grant", assignee="pension2")
+    with app.app_context():
+        clerk, colleague = office.user("insurance_pension"), office.user("pension2")
+        for _ in range(2):
+            assert _list(clerk, "mine") == [first]
+            assert _list(colleague, "mine") == [second]
+            assert _list(clerk, procedure="nhi_loss_on_death") == [first]
+            assert _list(clerk, procedure="nhi_funeral_grant") == [second]
+            assert _list(clerk, assignee=str(office.ids["pension2"])) == [second]
+            assert _list(clerk, assignee=str(office.ids["insurance_pension"])) == [first]
+            assert _list(clerk, text=first) == [first]
+            assert _list(clerk, text=second) == [second]
 
 
 def test_due_soon_counts_business_days_across_a_weekend_and_holiday(app, office):
@@ -155,6 +220,21 @@ def test_filters_narrow_the_list(app, office):
         assert _list(clerk, text="100%") == [late]
         assert _list(clerk, text="%") == [late]  # a wildcard is only a character here
         assert _list(clerk, text="_") == []
+
+
+def test_a_filter_the_list_already_implies_changes_nothing(app, office):
+    mine = office.file(status="in_review", assignee="insurance_pension", due_on=date(2026, 11, 30))
+    unassigned = office.file(due_on=date(2026, 11, 30))
+    office.file(status="completed", due_on=date(2026, 11, 30))
+    with app.app_context():
+        clerk = office.user("insurance_pension")
+        assert _list(clerk, "mine", assignee="me") == _list(clerk, "mine") == [mine]
+        assert _list(clerk, "team_unassigned", assignee="none") == [unassigned]
+        assert _list(clerk, "overdue", overdue=True) == _list(clerk, "overdue")
+        assert _list(clerk, "overdue") == [mine, unassigned]
+        assert _list(clerk, "all", overdue=True) == [mine, unassigned]
+        assert _list(clerk, "mine", status="completed") == []
+        assert _list(clerk, "mine", assignee="none") == []
 
 
 def test_filters_round_trip_through_the_url_and_bad_values_are_named():

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.audit.models import AuditEntry
-from portal.backoffice import views
+from portal.backoffice import views, worklist
 from portal.backoffice.models import SavedView, Submission
 from portal.catalogue.services import published_catalogue
 from portal.extensions import db
@@ -130,6 +130,26 @@ def test_a_clerk_sees_their_departments_list_with_tabs_counts_and_an_accessible_
 
     office.sign_in("citizens")
     assert _rows(_page(client, LIST + "?list=all")) == [other]
+
+
+def test_a_tab_over_the_cap_shows_the_cap_with_a_plus_and_says_more_than_in_words(
+    office, client, monkeypatch
+):
+    monkeypatch.setattr(worklist, "TAB_COUNT_CAP", 2)
+    for _ in range(3):
+        office.file()
+    office.file(assignee="insurance_pension")
+    office.sign_in("insurance_pension")
+    page = _page(client, LIST + "?list=all")
+    tab = re.search(r'href="/backoffice/\?list=all" aria-current="page">(.*?)</a>', page).group(1)
+    # Seen: "(2+)"; heard instead: "(more than 2)", not "two plus".
+    assert '<span aria-hidden="true">(2+)</span>' in tab
+    assert '<span class="visually-hidden">(more than 2)</span>' in tab
+    unassigned = re.search(r'href="/backoffice/\?list=team_unassigned">(.*?)</a>', page).group(1)
+    assert "(2+)" in unassigned  # three
+    mine = re.search(r'href="/backoffice/\?list=mine">(.*?)</a>', page).group(1)
+    assert mine.endswith('<span class="count">(1)</span>')
+    assert "more than" not in mine and "aria-hidden" not in mine
 
 
 def test_an_admin_sees_every_department_and_the_triage_queue(office, client):
