@@ -81,7 +81,7 @@ extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
 
-# Reproduce the figures in docs/PERFORMANCE.md (about 45 minutes on 2 cores; the
+# Reproduce the figures in docs/PERFORMANCE.md (about 35 minutes on 2 cores; the
 # PostgreSQL ones on a throw-away cluster). bench-quick runs the same scripts briefly,
 # to check that they work; its figures mean nothing.
 bench: $(VENV)/.installed-bench
@@ -92,7 +92,6 @@ bench: $(VENV)/.installed-bench
 	scripts/with-postgres.sh $(BIN)/python bench/profile_form_page.py --database postgresql --requests 300
 	scripts/with-postgres.sh $(BIN)/python bench/submit.py --submits 200
 	scripts/with-postgres.sh $(BIN)/python bench/worklist.py --sizes 1000 1000000
-	$(BIN)/python bench/soak.py --database sqlite --duration 600
 	scripts/with-postgres.sh $(BIN)/python bench/soak.py --database postgresql --duration 600
 
 bench-quick: $(VENV)/.installed-bench

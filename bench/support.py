@@ -573,7 +573,7 @@ class ServerSettings:
 
     workers: int = 2
     worker_class: str = "gthread"
-    threads: int = 4
+    threads: int = 1
 
     def arguments(self) -> list[str]:
         """The gunicorn command-line options for these settings."""
