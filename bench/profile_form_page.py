@@ -36,15 +36,7 @@ def main() -> None:
             app = support.build_app(url, workdir)
             support.park_jobs(app)
             support.prepare_database(app)
-            signed_in = support.sign_in(
-                app,
-                issuer="https://bench.invalid",
-                subject="bench-profile-resident",
-                role="resident",
-                person_key=support.RESIDENT,
-            )
-            client = support.resident_client(app, signed_in)
-            draft = support.walk_bereavement(client)
+            client, _, draft = support.walked_resident(app, "bench-profile-resident")
             path = f"/drafts/{draft.draft_id}/form/{STEP}"
             for _ in range(WARMUP_REQUESTS):
                 if client.get(path).status_code != 200:

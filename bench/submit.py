@@ -47,15 +47,7 @@ def measure(kind: str, submits: int) -> dict[str, Any]:
             app = support.build_app(url, workdir)
             support.park_jobs(app)
             support.prepare_database(app)
-            signed_in = support.sign_in(
-                app,
-                issuer="https://bench.invalid",
-                subject="bench-submit-resident",
-                role="resident",
-                person_key=support.RESIDENT,
-            )
-            client = support.resident_client(app, signed_in)
-            draft = support.walk_bereavement(client)
+            client, _, draft = support.walked_resident(app, "bench-submit-resident")
             copies = support.copy_draft(app, draft.draft_id, WARMUP_SUBMITS + submits)
             check = client.get(draft.check_url).get_data(as_text=True)
             token = re.search(r'name="csrf_token" value="([^"]+)"', check)

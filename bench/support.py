@@ -541,6 +541,19 @@ def _redirect(response: Any) -> str:
     return str(response.headers["Location"])
 
 
+def walked_resident(app: Flask, subject: str) -> tuple[FlaskClient, SignedIn, PreparedDraft]:
+    """中村 健太 signed in (as ``subject``) with his bereavement draft walked to its check page."""
+    signed_in = sign_in(
+        app,
+        issuer="https://bench.invalid",
+        subject=subject,
+        role="resident",
+        person_key=RESIDENT,
+    )
+    client = resident_client(app, signed_in)
+    return client, signed_in, walk_bereavement(client)
+
+
 def copy_draft(app: Flask, draft_id: str, copies: int) -> list[str]:
     """Copy a finished draft ``copies`` times (new ids), so many identical submits can be timed."""
     from sqlalchemy import insert, select
@@ -724,15 +737,7 @@ def form_page_server(kind: str, server: ServerSettings, step: str) -> Iterator[F
         with database(kind, workdir) as url:
             app = build_app(url, workdir)
             prepare_database(app)
-            signed_in = sign_in(
-                app,
-                issuer="https://bench.invalid",
-                subject="bench-http-resident",
-                role="resident",
-                person_key=RESIDENT,
-            )
-            client = resident_client(app, signed_in)
-            draft = walk_bereavement(client)
+            client, signed_in, draft = walked_resident(app, "bench-http-resident")
             cookie = current_cookie(client, signed_in).header
             with app.app_context():
                 from portal.extensions import db
